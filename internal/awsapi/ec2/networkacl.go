@@ -1,0 +1,172 @@
+package ec2
+
+import (
+	"context"
+
+	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/controlplane"
+	"github.com/privlink/privlink/internal/model"
+)
+
+var (
+	_ CreateNetworkAclAPI             = (*API)(nil)
+	_ DeleteNetworkAclAPI             = (*API)(nil)
+	_ CreateNetworkAclEntryAPI        = (*API)(nil)
+	_ ReplaceNetworkAclEntryAPI       = (*API)(nil)
+	_ DeleteNetworkAclEntryAPI        = (*API)(nil)
+	_ ReplaceNetworkAclAssociationAPI = (*API)(nil)
+	_ DescribeNetworkAclsAPI          = (*API)(nil)
+)
+
+// CreateNetworkAcl implements CreateNetworkAclAPI.
+func (a *API) CreateNetworkAcl(ctx context.Context, req *awsapi.Request, in *CreateNetworkAclInput) (*CreateNetworkAclOutput, error) {
+	acl, err := a.cp.CreateNetworkAcl(ctx, req.Caller.AccountID, controlplane.CreateNetworkAclInput{
+		VpcID:       deref(in.VpcId),
+		TagSpecs:    tagSpecsIn(in.TagSpecifications),
+		ClientToken: deref(in.ClientToken),
+		DryRun:      deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreateNetworkAclOutput{NetworkAcl: ptr(networkAclOut(acl)), ClientToken: in.ClientToken}, nil
+}
+
+// DeleteNetworkAcl implements DeleteNetworkAclAPI.
+func (a *API) DeleteNetworkAcl(ctx context.Context, req *awsapi.Request, in *DeleteNetworkAclInput) (*DeleteNetworkAclOutput, error) {
+	err := a.cp.DeleteNetworkAcl(ctx, req.Caller.AccountID, controlplane.DeleteNetworkAclInput{
+		NetworkAclID: deref(in.NetworkAclId),
+		DryRun:       deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteNetworkAclOutput{}, nil
+}
+
+// CreateNetworkAclEntry implements CreateNetworkAclEntryAPI.
+func (a *API) CreateNetworkAclEntry(ctx context.Context, req *awsapi.Request, in *CreateNetworkAclEntryInput) (*CreateNetworkAclEntryOutput, error) {
+	err := a.cp.CreateNetworkAclEntry(ctx, req.Caller.AccountID, networkAclEntryIn(
+		in.NetworkAclId, in.RuleNumber, in.Protocol, in.RuleAction, in.Egress, in.CidrBlock, in.Ipv6CidrBlock, in.IcmpTypeCode, in.PortRange, in.DryRun))
+	if err != nil {
+		return nil, err
+	}
+	return &CreateNetworkAclEntryOutput{}, nil
+}
+
+// ReplaceNetworkAclEntry implements ReplaceNetworkAclEntryAPI.
+func (a *API) ReplaceNetworkAclEntry(ctx context.Context, req *awsapi.Request, in *ReplaceNetworkAclEntryInput) (*ReplaceNetworkAclEntryOutput, error) {
+	err := a.cp.ReplaceNetworkAclEntry(ctx, req.Caller.AccountID, networkAclEntryIn(
+		in.NetworkAclId, in.RuleNumber, in.Protocol, in.RuleAction, in.Egress, in.CidrBlock, in.Ipv6CidrBlock, in.IcmpTypeCode, in.PortRange, in.DryRun))
+	if err != nil {
+		return nil, err
+	}
+	return &ReplaceNetworkAclEntryOutput{}, nil
+}
+
+// DeleteNetworkAclEntry implements DeleteNetworkAclEntryAPI.
+func (a *API) DeleteNetworkAclEntry(ctx context.Context, req *awsapi.Request, in *DeleteNetworkAclEntryInput) (*DeleteNetworkAclEntryOutput, error) {
+	err := a.cp.DeleteNetworkAclEntry(ctx, req.Caller.AccountID, controlplane.DeleteNetworkAclEntryInput{
+		NetworkAclID: deref(in.NetworkAclId),
+		RuleNumber:   in.RuleNumber,
+		Egress:       deref(in.Egress),
+		DryRun:       deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteNetworkAclEntryOutput{}, nil
+}
+
+// ReplaceNetworkAclAssociation implements ReplaceNetworkAclAssociationAPI.
+func (a *API) ReplaceNetworkAclAssociation(ctx context.Context, req *awsapi.Request, in *ReplaceNetworkAclAssociationInput) (*ReplaceNetworkAclAssociationOutput, error) {
+	id, err := a.cp.ReplaceNetworkAclAssociation(ctx, req.Caller.AccountID, controlplane.ReplaceNetworkAclAssociationInput{
+		AssociationID: deref(in.AssociationId),
+		NetworkAclID:  deref(in.NetworkAclId),
+		DryRun:        deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ReplaceNetworkAclAssociationOutput{NewAssociationId: ptr(id)}, nil
+}
+
+// DescribeNetworkAcls implements DescribeNetworkAclsAPI.
+func (a *API) DescribeNetworkAcls(ctx context.Context, req *awsapi.Request, in *DescribeNetworkAclsInput) (*DescribeNetworkAclsOutput, error) {
+	res, err := a.cp.DescribeNetworkAcls(ctx, req.Caller.AccountID, controlplane.DescribeNetworkAclsInput{
+		NetworkAclIDs: in.NetworkAclIds,
+		Filters:       filtersIn(in.Filters),
+		Page:          pageIn(in.MaxResults, in.NextToken),
+		DryRun:        deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeNetworkAclsOutput{NetworkAcls: make([]NetworkAcl, 0, len(res.NetworkAcls)), NextToken: optStr(res.NextToken)}
+	for _, acl := range res.NetworkAcls {
+		out.NetworkAcls = append(out.NetworkAcls, networkAclOut(acl))
+	}
+	return out, nil
+}
+
+// networkAclEntryIn converts the shared parameters of CreateNetworkAclEntry
+// and ReplaceNetworkAclEntry.
+func networkAclEntryIn(aclID *string, ruleNumber *int32, protocol, action *string, egress *bool, cidr, ipv6 *string,
+	icmp *IcmpTypeCode, ports *PortRange, dryRun *bool) controlplane.NetworkAclEntryInput {
+	in := controlplane.NetworkAclEntryInput{
+		NetworkAclID:  deref(aclID),
+		RuleNumber:    ruleNumber,
+		Protocol:      deref(protocol),
+		RuleAction:    deref(action),
+		Egress:        deref(egress),
+		CidrBlock:     deref(cidr),
+		Ipv6CidrBlock: deref(ipv6),
+		DryRun:        deref(dryRun),
+	}
+	if icmp != nil {
+		in.Icmp = &controlplane.IcmpTypeCode{Type: icmp.Type, Code: icmp.Code}
+	}
+	if ports != nil {
+		in.PortRange = &controlplane.PortRange{From: ports.From, To: ports.To}
+	}
+	return in
+}
+
+// networkAclOut converts an ACL to its wire form.
+func networkAclOut(acl *model.NetworkAcl) NetworkAcl {
+	out := NetworkAcl{
+		NetworkAclId: ptr(acl.ID),
+		VpcId:        ptr(acl.VpcID),
+		OwnerId:      ptr(acl.OwnerID),
+		IsDefault:    ptr(acl.IsDefault),
+		Tags:         tagsOut(acl.Tags),
+		// AWS always sends both sets, so a new ACL shows "Associations": [].
+		Associations: []NetworkAclAssociation{},
+		Entries:      []NetworkAclEntry{},
+	}
+	for _, as := range acl.Associations {
+		out.Associations = append(out.Associations, NetworkAclAssociation{
+			NetworkAclAssociationId: ptr(as.ID),
+			NetworkAclId:            ptr(acl.ID),
+			SubnetId:                ptr(as.SubnetID),
+		})
+	}
+	for _, e := range acl.Entries {
+		w := NetworkAclEntry{
+			RuleNumber:    ptr(e.RuleNumber),
+			Egress:        ptr(e.Egress),
+			Protocol:      ptr(e.Protocol),
+			RuleAction:    ptr(e.RuleAction),
+			CidrBlock:     optStr(e.CidrBlock),
+			Ipv6CidrBlock: optStr(e.Ipv6CidrBlock),
+		}
+		if e.IcmpType != nil || e.IcmpCode != nil {
+			w.IcmpTypeCode = &IcmpTypeCode{Type: e.IcmpType, Code: e.IcmpCode}
+		}
+		if e.PortFrom != nil || e.PortTo != nil {
+			w.PortRange = &PortRange{From: e.PortFrom, To: e.PortTo}
+		}
+		out.Entries = append(out.Entries, w)
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package ec2
+
+import (
+	"context"
+
+	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/controlplane"
+)
+
+var (
+	_ CreateTagsAPI   = (*API)(nil)
+	_ DeleteTagsAPI   = (*API)(nil)
+	_ DescribeTagsAPI = (*API)(nil)
+)
+
+// CreateTags implements CreateTagsAPI.
+func (a *API) CreateTags(ctx context.Context, req *awsapi.Request, in *CreateTagsInput) (*CreateTagsOutput, error) {
+	err := a.cp.CreateTags(ctx, req.Caller.AccountID, controlplane.CreateTagsInput{
+		ResourceIDs: in.Resources,
+		Tags:        tagsIn(in.Tags),
+		DryRun:      deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreateTagsOutput{}, nil
+}
+
+// DeleteTags implements DeleteTagsAPI. A Tag.N without Value deletes the key
+// whatever its value; with Value (even empty) only that value.
+func (a *API) DeleteTags(ctx context.Context, req *awsapi.Request, in *DeleteTagsInput) (*DeleteTagsOutput, error) {
+	var dels []controlplane.TagDeletion
+	for _, t := range in.Tags {
+		dels = append(dels, controlplane.TagDeletion{Key: deref(t.Key), Value: t.Value})
+	}
+	err := a.cp.DeleteTags(ctx, req.Caller.AccountID, controlplane.DeleteTagsInput{
+		ResourceIDs: in.Resources,
+		Tags:        dels,
+		DryRun:      deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteTagsOutput{}, nil
+}
+
+// DescribeTags implements DescribeTagsAPI.
+func (a *API) DescribeTags(ctx context.Context, req *awsapi.Request, in *DescribeTagsInput) (*DescribeTagsOutput, error) {
+	res, err := a.cp.DescribeTags(ctx, req.Caller.AccountID, controlplane.DescribeTagsInput{
+		Filters: filtersIn(in.Filters),
+		Page:    pageIn(in.MaxResults, in.NextToken),
+		DryRun:  deref(in.DryRun),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeTagsOutput{Tags: make([]TagDescription, 0, len(res.Tags)), NextToken: optStr(res.NextToken)}
+	for _, t := range res.Tags {
+		out.Tags = append(out.Tags, TagDescription{
+			ResourceId:   ptr(t.ResourceID),
+			ResourceType: ptr(t.ResourceType),
+			Key:          ptr(t.Key),
+			Value:        ptr(t.Value),
+		})
+	}
+	return out, nil
+}

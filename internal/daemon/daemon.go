@@ -1,0 +1,237 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/privlink/privlink/internal/admin"
+	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/config"
+	"github.com/privlink/privlink/internal/controller"
+	"github.com/privlink/privlink/internal/controlplane"
+	"github.com/privlink/privlink/internal/dataplane"
+	"github.com/privlink/privlink/internal/metrics"
+	"github.com/privlink/privlink/internal/model"
+	"github.com/privlink/privlink/internal/store"
+	"github.com/privlink/privlink/internal/store/boltstore"
+)
+
+// NamespacePrefix is the prefix of every network namespace the daemon owns.
+// Each VPC's router is model.NamespaceName(id), which starts with it.
+const NamespacePrefix = "plk-"
+
+// DataPlane applies a node's complete desired configuration:
+// dataplane.Linux in production, dataplane.Fake in tests.
+type DataPlane interface {
+	Set(ctx context.Context, cfg dataplane.Config) error
+}
+
+// Ready describes a daemon that has bound its sockets.
+type Ready struct {
+	// APIAddr is the bound address of the AWS API listener ("127.0.0.1:4566").
+	APIAddr string
+	// AdminSocket is the path of the admin socket.
+	AdminSocket string
+}
+
+// Option changes how Run builds the daemon; tests use them.
+type Option func(*options)
+
+type options struct {
+	dataPlane DataPlane
+	ready     func(Ready)
+}
+
+// WithDataPlane replaces the Linux data plane, so that a daemon can run
+// without root against dataplane.Fake.
+func WithDataPlane(dp DataPlane) Option { return func(o *options) { o.dataPlane = dp } }
+
+// WithReady calls fn once the API listener and the admin socket are bound,
+// before Run serves anything.
+func WithReady(fn func(Ready)) Option { return func(o *options) { o.ready = fn } }
+
+// shutdownTimeout bounds the graceful shutdown of the HTTP servers.
+const shutdownTimeout = 5 * time.Second
+
+// Run runs the daemon until ctx is done, then shuts down cleanly and returns
+// nil. The kernel state stays in place; the next start adopts it. Run fails
+// if cfg is invalid, if another daemon runs on the same data directory, or if
+// a component fails.
+func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	zones, err := cfg.ZoneList()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.dataPlane == nil {
+		o.dataPlane = dataplane.NewLinux(logger.With("component", "dataplane"))
+	}
+
+	if err := prepareDataDir(cfg.DataDir, logger); err != nil {
+		return err
+	}
+	adminLn, err := admin.Listen(cfg.AdminSocketPath())
+	if err != nil {
+		return err
+	}
+	defer adminLn.Close() // Server.Run closes it too; this covers early returns
+	st, err := boltstore.Open(ctx, cfg.StorePath())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close store", "err", err)
+		}
+	}()
+
+	cp, err := controlplane.New(controlplane.Config{Store: st, Region: cfg.Region, Zones: zones, Logger: logger.With("component", "controlplane")})
+	if err != nil {
+		return err
+	}
+	created, err := cp.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created {
+		logger.Info("created bootstrap account", "account", controlplane.BootstrapAccountID,
+			"access_key", controlplane.BootstrapAccessKey, "secret_key", controlplane.BootstrapSecretKey)
+	}
+
+	reg := metrics.NewRegistry()
+	reg.GaugeFunc("privlink_store_revision", "Current revision of the store.", func(ctx context.Context) (float64, error) {
+		rev, err := st.Rev(ctx)
+		return float64(rev), err
+	})
+	ctrl, err := controller.New(controller.Config{
+		State:     cp,
+		Changes:   st,
+		DataPlane: o.dataPlane,
+		Prefix:    NamespacePrefix,
+		Logger:    logger.With("component", "controller"),
+		Metrics:   reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	api := awsapi.NewServer(awsapi.ServerConfig{
+		Region:      cfg.Region,
+		Credentials: cp,
+		Handlers:    instrument(apiHandlers(cp), reg),
+		Logger:      logger.With("component", "awsapi"),
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", healthHandler(st, ctrl))
+	mux.Handle("GET /metrics", reg)
+	mux.Handle("/", api)
+	apiLn, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer apiLn.Close()
+	httpSrv := &http.Server{
+		Handler:           instrumentHTTP(mux, reg),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	backend := &adminBackend{cfg: cfg, zones: zones, listen: apiLn.Addr().String(), store: st, cp: cp, ctrl: ctrl}
+	adminSrv := admin.NewServer(adminLn, backend, logger.With("component", "admin"))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, httpSrv, apiLn) })
+	g.Go(func() error { return adminSrv.Run(gctx) })
+	g.Go(func() error { return ctrl.Run(gctx) })
+	logger.Info("privlink daemon running", "listen", apiLn.Addr().String(), "data_dir", cfg.DataDir,
+		"region", cfg.Region, "zones", zoneNames(zones), "admin_socket", cfg.AdminSocketPath())
+	if o.ready != nil {
+		o.ready(Ready{APIAddr: apiLn.Addr().String(), AdminSocket: cfg.AdminSocketPath()})
+	}
+	err = g.Wait()
+	if err != nil {
+		return err
+	}
+	logger.Info("privlink daemon stopped; network namespaces stay in place")
+	return nil
+}
+
+// prepareDataDir creates dir with mode 0700 if it is missing, and warns if
+// an existing one is open to other users. (The store and the admin socket
+// are 0600 themselves.)
+func prepareDataDir(dir string, logger *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		logger.Warn("data dir is accessible to other users; 0700 is recommended", "data_dir", dir, "mode", fi.Mode().Perm())
+	}
+	return nil
+}
+
+// serveHTTP serves srv on ln until ctx is done, then shuts it down
+// gracefully.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api server: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("api server shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("api server: %w", err)
+	}
+	return nil
+}
+
+// healthHandler answers 200 "ok" once the store answers and the controller
+// has completed a pass, and 503 with the reason before that.
+func healthHandler(st store.Store, ctrl *controller.Controller) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if _, err := st.Rev(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "store: %v\n", err)
+			return
+		}
+		if !ctrl.Status().Reconciled {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "controller: no reconcile pass has completed yet")
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+}
+
+func zoneNames(zones []model.Zone) []string {
+	out := make([]string, len(zones))
+	for i, z := range zones {
+		out[i] = z.Name
+	}
+	return out
+}

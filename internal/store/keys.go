@@ -1,0 +1,30 @@
+package store
+
+// Key layout. Resources are keyed "<kind>/<owner account>/<id>" so that a
+// caller's lookups can only ever reach its own account, and the controllers
+// can list a kind across all accounts with the prefix "<kind>/".
+const (
+	KindAccount       = "account"
+	KindAccessKey     = "accesskey"
+	KindVpc           = "vpc"
+	KindSubnet        = "subnet"
+	KindSecurityGroup = "sg"
+	KindNetworkAcl    = "acl"
+	// KindIndex holds secondary indexes: "index/<name>/<value>" → primary key.
+	KindIndex = "index"
+)
+
+// Key returns the key of a resource of kind owned by account.
+func Key(kind, account, id string) string { return kind + "/" + account + "/" + id }
+
+// AccountPrefix returns the prefix of every resource of kind owned by account.
+func AccountPrefix(kind, account string) string { return kind + "/" + account + "/" }
+
+// KindPrefix returns the prefix of every resource of kind.
+func KindPrefix(kind string) string { return kind + "/" }
+
+// AccountKey is the key of an account record.
+func AccountKey(id string) string { return KindAccount + "/" + id }
+
+// AccessKeyKey is the key of an access key record.
+func AccessKeyKey(id string) string { return KindAccessKey + "/" + id }

@@ -1,0 +1,36 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// RemoveNamespaces deletes every named network namespace whose name starts
+// with prefix: it detaches the bind mount under /run/netns and removes the
+// mount point. prefix must be one that Prefix returns.
+func RemoveNamespaces(prefix string) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	names, err := ListNamespaces(prefix)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range names {
+		path := runDir + "/" + name
+		// EINVAL: not a mount point (the leftover of an interrupted
+		// create); just remove it.
+		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", path, err))
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
