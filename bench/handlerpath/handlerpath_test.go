@@ -132,6 +132,33 @@ func BenchmarkControlPlaneDescribeVpcByID(b *testing.B) {
 	}
 }
 
+// BenchmarkControlPlaneCreateDeleteVpc creates and deletes one VPC in an
+// account that has n other VPCs, with the store on tmpfs (no fsync), so that
+// what grows with n is the operations' own work.
+func BenchmarkControlPlaneCreateDeleteVpc(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("vpcs=%d", n), func(b *testing.B) {
+			m := media(b)
+			dir, ok := m["tmpfs"]
+			if !ok {
+				dir = m["disk"]
+			}
+			cp := newService(b, openStore(b, dir))
+			createVpcs(b, cp, n)
+			ctx := context.Background()
+			for b.Loop() {
+				v, err := cp.CreateVpc(ctx, account, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := cp.DeleteVpc(ctx, account, controlplane.DeleteVpcInput{VpcID: v.ID}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func createVpcs(b *testing.B, cp *controlplane.Service, n int) []string {
 	ids := make([]string, n)
 	for i := range ids {

@@ -56,10 +56,15 @@ type Config struct {
 	Changes changes
 	// DataPlane applies the configuration. Required.
 	DataPlane dataPlane
-	// Prefix is the namespace prefix the controller owns: "plk-" in the
-	// daemon, a testenv prefix in tests. A VPC's router namespace is
-	// Prefix + VPC id, which for "plk-" is model.NamespaceName.
+	// Prefix is the namespace prefix the controller works under: "plk-"
+	// in the daemon, a testenv prefix in tests. A VPC's router namespace
+	// is Prefix + VPC id, which for "plk-" is model.NamespaceName.
 	Prefix string
+	// Owner is the owner id of this controller's namespaces
+	// (dataplane.Config.Owner): the daemon's id, kept in its store. Other
+	// daemons on the host share Prefix; the data plane touches only the
+	// namespaces stamped with Owner. Required.
+	Owner string
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Metrics receives the controller's metrics; nil keeps them private.
@@ -94,6 +99,7 @@ type Controller struct {
 	changes  changes
 	dp       dataPlane
 	prefix   string
+	owner    string
 	log      *slog.Logger
 	resync   time.Duration
 	debounce time.Duration
@@ -117,11 +123,15 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Prefix == "" {
 		return nil, errors.New("controller: empty namespace prefix")
 	}
+	if cfg.Owner == "" {
+		return nil, errors.New("controller: empty owner")
+	}
 	c := &Controller{
 		state:    cfg.State,
 		changes:  cfg.Changes,
 		dp:       cfg.DataPlane,
 		prefix:   cfg.Prefix,
+		owner:    cfg.Owner,
 		log:      cfg.Logger,
 		resync:   orDefault(cfg.Resync, DefaultResync),
 		debounce: orDefault(cfg.Debounce, DefaultDebounce),
@@ -317,7 +327,7 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("read desired state: %w", err)
 	}
-	d := buildConfig(c.prefix, snap.Vpcs, snap.Subnets)
+	d := buildConfig(c.prefix, c.owner, snap.Vpcs, snap.Subnets)
 	for _, s := range d.skipped {
 		c.log.WarnContext(ctx, "controller: subnet not configured", "subnet", s.id, "vpc", s.vpcID, "reason", s.reason)
 	}
@@ -371,12 +381,12 @@ type skippedSubnet struct {
 	id, vpcID, reason string
 }
 
-// buildConfig computes the data-plane config: one router namespace
-// (prefix + VPC id) per VPC, with one bridge per subnet that carries the
+// buildConfig computes the data-plane config for owner: one router
+// namespace (prefix + VPC id) per VPC, with one bridge per subnet that carries the
 // subnet's first address (.1) with the subnet's prefix length. Routers are
 // in VPC id order, bridges in subnet id order.
-func buildConfig(prefix string, vpcs []model.Vpc, subnets []model.Subnet) desired {
-	d := desired{cfg: dataplane.Config{Prefix: prefix}}
+func buildConfig(prefix, owner string, vpcs []model.Vpc, subnets []model.Subnet) desired {
+	d := desired{cfg: dataplane.Config{Prefix: prefix, Owner: owner}}
 	vpcs = slices.Clone(vpcs)
 	slices.SortFunc(vpcs, func(a, b model.Vpc) int { return strings.Compare(a.ID, b.ID) })
 	subnets = slices.Clone(subnets)

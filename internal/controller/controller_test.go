@@ -171,8 +171,10 @@ func (f *fakeState) endAllWatches() {
 }
 
 const (
-	prefix  = "plk-"
-	owner   = "111111111111"
+	prefix = "plk-"
+	// dpOwner is the owner id of the controller's namespaces.
+	dpOwner = "0123456789abcdef"
+	owner   = "111111111111" // the account
 	vpcA    = "vpc-0aaaaaaaaaaaaaaaa"
 	vpcB    = "vpc-0bbbbbbbbbbbbbbbb"
 	subnet1 = "subnet-01111111111111111"
@@ -205,7 +207,7 @@ func start(t *testing.T, st *fakeState, dp *dataplane.Fake) *harness {
 	t.Helper()
 	h := &harness{t: t, state: st, dp: dp, reg: metrics.NewRegistry()}
 	ctrl, err := controller.New(controller.Config{
-		State: st, Changes: st, DataPlane: dp, Prefix: prefix,
+		State: st, Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner,
 		Logger: slog.New(slog.DiscardHandler), Metrics: h.reg,
 	})
 	if err != nil {
@@ -323,7 +325,7 @@ func TestAdoptsAndCleansUpOnStart(t *testing.T) {
 		// from the store, and a foreign namespace must stay.
 		st.putVpc(vpc(vpcA))
 		st.putSubnet(subnet(subnet1, vpcA, "10.0.1.0/24"))
-		d := dataplane.Config{Prefix: prefix, Routers: []dataplane.Router{
+		d := dataplane.Config{Prefix: prefix, Owner: dpOwner, Routers: []dataplane.Router{
 			{Namespace: prefix + vpcA, Bridges: []dataplane.Bridge{{Name: bridge(subnet1), Address: netip.MustParsePrefix("10.0.1.1/24")}}},
 			{Namespace: prefix + vpcB},
 		}}
@@ -341,6 +343,63 @@ func TestAdoptsAndCleansUpOnStart(t *testing.T) {
 		got, _ := dp.Namespaces(t.Context(), "")
 		if diff := cmp.Diff([]string{"other-ns", prefix + vpcA}, got); diff != "" {
 			t.Errorf("namespaces mismatch (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestLeavesOtherOwnersAlone runs the controller on a host where another
+// daemon has namespaces under the same prefix, and someone made one by
+// hand: the controller configures its own VPCs, adopts the hand-made
+// namespace when a VPC wants it, and never touches the other daemon's.
+func TestLeavesOtherOwnersAlone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newFakeState()
+		dp := dataplane.NewFake()
+		const other = "fedcba9876543210"
+		otherNS, handNS := prefix+"vpc-0cccccccccccccccc", prefix+"vpc-0dddddddddddddddd"
+		dp.AddForeignNamespace(otherNS, other)
+		dp.AddNamespace(handNS)
+		dp.AddNamespace(prefix + vpcB) // left by a crash before the stamp
+
+		st.putVpc(vpc(vpcA))
+		st.putVpc(vpc(vpcB))
+		h := start(t, st, dp)
+		h.step("start", []string{
+			"add netns " + prefix + vpcA,
+			"up lo in " + prefix + vpcA,
+			"forwarding on in " + prefix + vpcA,
+			"own " + prefix + vpcB,
+			"up lo in " + prefix + vpcB,
+			"forwarding on in " + prefix + vpcB,
+		})
+		for _, id := range []string{vpcA, vpcB} {
+			if got := st.vpcState(id); got != model.StateAvailable {
+				t.Errorf("%s state = %q, want available", id, got)
+			}
+		}
+
+		st.deleteVpc(vpcA)
+		st.deleteVpc(vpcB)
+		h.settle(time.Second)
+		h.step("VPCs deleted", []string{"del netns " + prefix + vpcA, "del netns " + prefix + vpcB})
+		h.settle(10 * controller.DefaultResync)
+		h.step("idle resyncs change nothing", nil)
+		got, _ := dp.Namespaces(t.Context(), "")
+		if diff := cmp.Diff([]string{otherNS, handNS}, got); diff != "" {
+			t.Errorf("namespaces mismatch (-want +got):\n%s", diff)
+		}
+		if o, _ := dp.Owner(otherNS); o != other {
+			t.Errorf("owner of the other daemon's namespace = %q, want %q", o, other)
+		}
+
+		// A VPC whose namespace the other daemon has: the pass fails
+		// and says why, and the namespace stays the other's.
+		st.putVpc(vpc("vpc-0cccccccccccccccc"))
+		h.settle(time.Second)
+		h.step("a VPC whose namespace is another daemon's", nil)
+		want := "data plane: namespace " + otherNS + " belongs to privlink owner " + other
+		if got := h.ctrl.Status().LastError; got != want {
+			t.Errorf("Status().LastError = %q, want %q", got, want)
 		}
 	})
 }
@@ -488,10 +547,11 @@ func TestNewErrors(t *testing.T) {
 		name string
 		cfg  controller.Config
 	}{
-		{"no state", controller.Config{Changes: st, DataPlane: dp, Prefix: prefix}},
-		{"no changes", controller.Config{State: st, DataPlane: dp, Prefix: prefix}},
-		{"no data plane", controller.Config{State: st, Changes: st, Prefix: prefix}},
-		{"no prefix", controller.Config{State: st, Changes: st, DataPlane: dp}},
+		{"no state", controller.Config{Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner}},
+		{"no changes", controller.Config{State: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner}},
+		{"no data plane", controller.Config{State: st, Changes: st, Prefix: prefix, Owner: dpOwner}},
+		{"no prefix", controller.Config{State: st, Changes: st, DataPlane: dp, Owner: dpOwner}},
+		{"no owner", controller.Config{State: st, Changes: st, DataPlane: dp, Prefix: prefix}},
 	}
 	for _, tt := range tests {
 		if _, err := controller.New(tt.cfg); err == nil {

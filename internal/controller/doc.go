@@ -9,6 +9,10 @@
 // pass. Passes run on start, after store changes (coalesced) and on a
 // periodic resync; failures are logged and retried with backoff.
 //
+// Every daemon on a host shares the namespace prefix, so the controller
+// passes its daemon's owner id in every dataplane.Config: the data plane
+// changes and deletes only the namespaces stamped with it.
+//
 // It depends on small interfaces declared here; it must not import the API
 // packages, and it reaches the kernel only through the data plane.
 package controller

@@ -27,7 +27,8 @@ import (
 // TestPrivilegedController runs the controller with the Linux data plane
 // against a real store: VPCs and subnets created through the control plane
 // become namespaces and bridges, a namespace deleted by hand comes back, and
-// deleting the VPC removes its namespace.
+// deleting the VPC removes its namespace. Namespaces under the prefix that
+// are not its own (another daemon's, one made by hand) are left alone.
 func TestPrivilegedController(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	prefix := testenv.Prefix(t)
@@ -51,14 +52,21 @@ func TestPrivilegedController(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The leftover of an earlier run that the store no longer has.
-	stale := prefix + "vpc-0123456789abcdef0"
-	if err := netns.Create(stale); err != nil {
-		t.Fatal(err)
+	// The leftover of an earlier run that the store no longer has, a
+	// namespace of another daemon and one made by hand.
+	const dpOwner = "0123456789abcdef"
+	stale, other, handMade := prefix+"vpc-0123456789abcdef0", prefix+"vpc-0ffffffffffffffff", prefix+"vpc-0eeeeeeeeeeeeeeee"
+	for name, owner := range map[string]string{stale: dpOwner, other: "fedcba9876543210", handMade: ""} {
+		if err := netns.Create(name); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			setAlias(t, name, dataplane.OwnerAlias(owner))
+		}
 	}
 
 	ctrl, err := controller.New(controller.Config{
-		State: cp, Changes: st, DataPlane: dataplane.NewLinux(logger), Prefix: prefix, Logger: logger,
+		State: cp, Changes: st, DataPlane: dataplane.NewLinux(logger), Prefix: prefix, Owner: dpOwner, Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +142,36 @@ func TestPrivilegedController(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, 10*time.Second, "the VPC namespace to go", func() error { return namespaceGone(ns) })
+
+	left, err := testenv.ListNamespaces(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{handMade, other}; !slices.Equal(left, want) {
+		t.Errorf("namespaces at the end = %q, want %q", left, want)
+	}
+}
+
+// setAlias sets the alias of lo in the namespace name.
+func setAlias(t *testing.T, name, alias string) {
+	t.Helper()
+	h, err := vnetns.GetFromName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nl.Close()
+	lo, err := nl.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nl.LinkSetAlias(lo, alias); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func namespaceGone(name string) error {

@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/privlink/privlink/internal/store"
@@ -131,4 +132,38 @@ func loadOwned[T any](tx store.ReadTx, k idKind, account, id string) (*T, error)
 // listOwned returns every resource of kind k owned by account, in id order.
 func listOwned[T any](tx store.ReadTx, k idKind, account string) ([]*T, error) {
 	return listRecords[T](tx, store.AccountPrefix(k.storeKind, account))
+}
+
+// selectOwned returns the caller's resources of kind k in id order: all of
+// them, or with ids exactly those, by direct lookup (a Describe by id costs
+// the same however many resources the account has). Any id the caller does
+// not own is the kind's NotFound error naming every missing id, in request
+// order.
+func selectOwned[T any](tx store.ReadTx, k idKind, account string, ids []string) ([]*T, error) {
+	if len(ids) == 0 {
+		return listOwned[T](tx, k, account)
+	}
+	want := dedupe(ids)
+	found := make(map[string]*T, len(want))
+	var missing []string
+	for _, id := range want {
+		v, ok, err := getRecord[T](tx, store.Key(k.storeKind, account, id))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, id)
+			continue
+		}
+		found[id] = v
+	}
+	if len(missing) > 0 {
+		return nil, k.notFound(missing...)
+	}
+	slices.Sort(want)
+	out := make([]*T, 0, len(want))
+	for _, id := range want {
+		out = append(out, found[id])
+	}
+	return out, nil
 }

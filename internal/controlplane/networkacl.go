@@ -494,14 +494,9 @@ func (s *Service) DescribeNetworkAcls(ctx context.Context, account string, in De
 		if len(in.NetworkAclIDs) > 0 && in.Page.MaxResults != 0 {
 			return awsapi.Errorf("InvalidParameterCombination", "The parameter networkAclIdSet cannot be used with the parameter maxResults")
 		}
-		acls, err := listNetworkAcls(tx, account)
+		acls, err := selectOwned[model.NetworkAcl](tx, idNetworkAcl, account, in.NetworkAclIDs)
 		if err != nil {
 			return err
-		}
-		if len(in.NetworkAclIDs) > 0 {
-			if acls, err = selectByID(acls, func(a *model.NetworkAcl) string { return a.ID }, in.NetworkAclIDs, idNetworkAcl); err != nil {
-				return err
-			}
 		}
 		items, err := networkAclFilters.apply(acls, in.Filters)
 		if err != nil {

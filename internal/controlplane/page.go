@@ -22,7 +22,7 @@ func paginate[T any](items []T, id func(T) string, p Page, min, max int32) ([]T,
 	if p.NextToken != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(p.NextToken)
 		if err != nil || len(raw) == 0 {
-			return nil, "", awsapi.Errorf("InvalidNextToken", "The token '%s' is invalid", p.NextToken)
+			return nil, "", awsapi.Errorf("InvalidParameterValue", "Value (%s) for parameter NextToken is invalid. The token is invalid.", p.NextToken)
 		}
 		after := string(raw)
 		start = len(items)

@@ -244,7 +244,7 @@ func TestSecurityGroupBadInputs(t *testing.T) {
 		{"describe: by name (no default VPC)", describe(DescribeSecurityGroupsInput{GroupNames: []string{"web"}}), "VPCIdNotSpecified"},
 		{"describe: unknown filter", describe(DescribeSecurityGroupsInput{Filters: []Filter{{Name: "ip-permission.bogus", Values: []string{"x"}}}}), "InvalidParameterValue"},
 		{"describe: MaxResults 4", describe(DescribeSecurityGroupsInput{Page: Page{MaxResults: 4}}), "InvalidParameterValue"},
-		{"describe: bad NextToken", describe(DescribeSecurityGroupsInput{Page: Page{NextToken: "!!"}}), "InvalidNextToken"},
+		{"describe: bad NextToken", describe(DescribeSecurityGroupsInput{Page: Page{NextToken: "!!"}}), "InvalidParameterValue"},
 		{"authorize: unknown group", func() error {
 			_, err := s.AuthorizeSecurityGroupIngress(ctx, netAcctA, AuthorizeSecurityGroupInput{GroupID: "sg-12345678", IPPermissions: []IPPermission{tcp(1, 1, "1.1.1.1/32")}})
 			return err

@@ -310,14 +310,9 @@ func (s *Service) DescribeSubnets(ctx context.Context, account string, in Descri
 		if len(in.SubnetIDs) > 0 && in.Page.MaxResults != 0 {
 			return awsapi.Errorf("InvalidParameterCombination", "The parameter subnetIdSet cannot be used with the parameter maxResults")
 		}
-		stored, err := listSubnets(tx, account)
+		stored, err := selectOwned[model.Subnet](tx, idSubnet, account, in.SubnetIDs)
 		if err != nil {
 			return err
-		}
-		if len(in.SubnetIDs) > 0 {
-			if stored, err = selectByID(stored, func(sn *model.Subnet) string { return sn.ID }, in.SubnetIDs, idSubnet); err != nil {
-				return err
-			}
 		}
 		if err := subnetFilters.validate(in.Filters); err != nil {
 			return err

@@ -213,14 +213,9 @@ func (s *Service) DescribeVpcs(ctx context.Context, account string, in DescribeV
 		if len(in.VpcIDs) > 0 && in.Page.MaxResults != 0 {
 			return awsapi.Errorf("InvalidParameterCombination", "The parameter vpcIdSet cannot be used with the parameter maxResults")
 		}
-		vpcs, err := listVpcs(tx, account)
+		vpcs, err := selectOwned[model.Vpc](tx, idVpc, account, in.VpcIDs)
 		if err != nil {
 			return err
-		}
-		if len(in.VpcIDs) > 0 {
-			if vpcs, err = selectByID(vpcs, func(v *model.Vpc) string { return v.ID }, in.VpcIDs, idVpc); err != nil {
-				return err
-			}
 		}
 		if vpcs, err = vpcFilters.apply(vpcs, in.Filters); err != nil {
 			return err

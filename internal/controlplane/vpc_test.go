@@ -249,7 +249,7 @@ func TestBadInputs(t *testing.T) {
 		{"DescribeVpcs bad NextToken", func() error {
 			_, err := s.DescribeVpcs(ctx, netAcctA, DescribeVpcsInput{Page: Page{NextToken: "!!"}})
 			return err
-		}, "InvalidNextToken"},
+		}, "InvalidParameterValue"},
 		{"DeleteVpc with a subnet", func() error { return s.DeleteVpc(ctx, netAcctA, DeleteVpcInput{VpcID: vpcA.ID}) }, "DependencyViolation"},
 		{"DeleteVpc with a subnet, DryRun", func() error { return s.DeleteVpc(ctx, netAcctA, DeleteVpcInput{VpcID: vpcA.ID, DryRun: true}) }, "DependencyViolation"},
 		{"DeleteVpc other account's", func() error { return s.DeleteVpc(ctx, netAcctA, DeleteVpcInput{VpcID: vpcB.ID}) }, "InvalidVpcID.NotFound"},

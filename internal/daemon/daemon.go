@@ -24,8 +24,10 @@ import (
 	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
-// NamespacePrefix is the prefix of every network namespace the daemon owns.
-// Each VPC's router is model.NamespaceName(id), which starts with it.
+// NamespacePrefix is the prefix of every network namespace a daemon creates.
+// Each VPC's router is model.NamespaceName(id), which starts with it. Every
+// daemon on a host shares it; each tells its own namespaces apart by its
+// owner id, which it keeps in its store and stamps on them.
 const NamespacePrefix = "plk-"
 
 // DataPlane applies a node's complete desired configuration:
@@ -111,6 +113,13 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		logger.Info("created bootstrap account", "account", controlplane.BootstrapAccountID,
 			"access_key", controlplane.BootstrapAccessKey, "secret_key", controlplane.BootstrapSecretKey)
 	}
+	owner, created, err := ownerID(ctx, st)
+	if err != nil {
+		return err
+	}
+	if created {
+		logger.Info("created owner id", "owner", owner)
+	}
 
 	reg := metrics.NewRegistry()
 	reg.GaugeFunc("privlink_store_revision", "Current revision of the store.", func(ctx context.Context) (float64, error) {
@@ -122,6 +131,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		Changes:   st,
 		DataPlane: o.dataPlane,
 		Prefix:    NamespacePrefix,
+		Owner:     owner,
 		Logger:    logger.With("component", "controller"),
 		Metrics:   reg,
 	})
@@ -157,7 +167,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, apiLn) })
 	g.Go(func() error { return adminSrv.Run(gctx) })
 	g.Go(func() error { return ctrl.Run(gctx) })
-	logger.Info("privlink daemon running", "listen", apiLn.Addr().String(), "data_dir", cfg.DataDir,
+	logger.Info("privlink daemon running", "listen", apiLn.Addr().String(), "data_dir", cfg.DataDir, "owner", owner,
 		"region", cfg.Region, "zones", zoneNames(zones), "admin_socket", cfg.AdminSocketPath())
 	if o.ready != nil {
 		o.ready(Ready{APIAddr: apiLn.Addr().String(), AdminSocket: cfg.AdminSocketPath()})

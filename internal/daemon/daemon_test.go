@@ -454,3 +454,94 @@ func signedCall(t *testing.T, addr, service, form string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// ownerOf returns the owner id that a daemon logged when it started.
+func ownerOf(t *testing.T, d *running) string {
+	t.Helper()
+	m := regexp.MustCompile(`"msg":"privlink daemon running",.*"owner":"([0-9a-f]{16})"`).FindStringSubmatch(d.logs.String())
+	if m == nil {
+		t.Fatalf("no owner id in the start-up log:\n%s", d.logs)
+	}
+	return m[1]
+}
+
+// createVpc creates a VPC through the API and waits until it is available.
+func createVpc(t *testing.T, d *running) string {
+	t.Helper()
+	vpcID := call(t, d, "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0%2F16", `<vpcId>(vpc-[0-9a-f]+)</vpcId>`)
+	testenv.WaitFor(t, 5*time.Second, "the VPC to be available", func() error {
+		_, body := signedCall(t, d.APIAddr, "ec2", "Action=DescribeVpcs&Version=2016-11-15&VpcId.1="+vpcID)
+		if !strings.Contains(body, "<state>available</state>") {
+			return fmt.Errorf("DescribeVpcs: %s", body)
+		}
+		return nil
+	})
+	return vpcID
+}
+
+// TestOwnerID checks that a daemon keeps its owner id in its data dir
+// across restarts, stamps it on its namespaces, and that two daemons on one
+// host (sharing one kernel, here one Fake) with different data dirs have
+// different ids and never touch each other's namespaces.
+func TestOwnerID(t *testing.T) {
+	dp := dataplane.NewFake()
+	dirA := dataDir(t)
+	a := start(t, dirA, dp)
+	waitHealthy(t, a)
+	ownerA := ownerOf(t, a)
+	if !strings.Contains(a.logs.String(), `"msg":"created owner id","owner":"`+ownerA+`"`) {
+		t.Errorf("first start did not log the new owner id:\n%s", a.logs)
+	}
+	nsA := "plk-" + createVpc(t, a)
+	if got, ok := dp.Owner(nsA); !ok || got != ownerA {
+		t.Errorf("Owner(%s) = %q, %v; want %q, true", nsA, got, ok, ownerA)
+	}
+
+	// A restart with the same data dir has the same id and adopts the
+	// namespace as it is.
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	dp.Reset()
+	a = start(t, dirA, dp)
+	waitHealthy(t, a)
+	if got := ownerOf(t, a); got != ownerA {
+		t.Errorf("owner id after restart = %q, want %q", got, ownerA)
+	}
+	if strings.Contains(a.logs.String(), "created owner id") {
+		t.Error("owner id created again on restart")
+	}
+	if ops := dp.Ops(); len(ops) != 0 {
+		t.Errorf("restart changed the kernel: %q", ops)
+	}
+
+	// A second daemon with its own data dir on the same host: another
+	// id; it creates its VPC and leaves the first daemon's alone.
+	b := start(t, dataDir(t), dp)
+	waitHealthy(t, b)
+	ownerB := ownerOf(t, b)
+	if ownerB == ownerA {
+		t.Fatalf("two data dirs have the same owner id %q", ownerA)
+	}
+	nsB := "plk-" + createVpc(t, b)
+	if got, ok := dp.Owner(nsB); !ok || got != ownerB {
+		t.Errorf("Owner(%s) = %q, %v; want %q, true", nsB, got, ok, ownerB)
+	}
+	// B's passes ran while A's namespace existed; A's pass for the
+	// delete runs while B's exists.
+	call(t, a, "Action=DeleteVpc&Version=2016-11-15&VpcId="+strings.TrimPrefix(nsA, "plk-"), `<return>(true)</return>`)
+	testenv.WaitFor(t, 5*time.Second, "the first daemon's namespace to go", func() error {
+		if _, ok := dp.Owner(nsA); ok {
+			return fmt.Errorf("%s still exists", nsA)
+		}
+		return nil
+	})
+	for _, op := range dp.Ops() {
+		if strings.HasPrefix(op, "del netns ") && op != "del netns "+nsA {
+			t.Errorf("a daemon deleted a namespace that is not its own: %q", op)
+		}
+	}
+	if got, _ := dp.Namespaces(t.Context(), ""); !slices.Equal(got, []string{nsB}) {
+		t.Errorf("namespaces = %q, want only %q", got, nsB)
+	}
+}

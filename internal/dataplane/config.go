@@ -9,11 +9,19 @@ import (
 
 // Config is the complete desired data-plane state of one node.
 type Config struct {
-	// Prefix is the ownership prefix: every network namespace whose name
-	// starts with it belongs to the data plane, and Set deletes those
-	// that Routers does not list. Namespaces without it are never
-	// touched. Examples: "plk-" in the daemon, "plktest-ab12cd-" in tests.
+	// Prefix is the namespace prefix: Set only ever looks at network
+	// namespaces whose names start with it. Namespaces without it are
+	// never touched. Examples: "plk-" in the daemon, "plktest-ab12cd-" in
+	// tests. Several data planes (several daemons on one host) may share a
+	// prefix; Owner tells their namespaces apart.
 	Prefix string
+	// Owner identifies this data plane among those that share Prefix,
+	// such as a daemon's id kept in its store: 1 to MaxOwner bytes of
+	// ASCII letters, digits, '.', '_' and '-'. Set stamps it on every
+	// namespace it creates (as the alias of the namespace's lo, see
+	// OwnerAlias) and deletes or changes only namespaces that carry it,
+	// so two daemons never touch each other's namespaces.
+	Owner string
 	// Routers are the router namespaces, one per VPC.
 	Routers []Router
 }
@@ -36,6 +44,28 @@ type Bridge struct {
 	// 10.0.1.1/24. The bridge has no other address (IPv6 link-local
 	// addresses aside, which the kernel manages).
 	Address netip.Prefix
+}
+
+// MaxOwner is the longest Config.Owner in bytes.
+const MaxOwner = 64
+
+// ownerAliasPrefix starts the alias of lo in every namespace the data plane
+// owns; the owner id follows it.
+const ownerAliasPrefix = "privlink owner="
+
+// OwnerAlias returns the alias that Set gives the lo link of every
+// namespace it creates for owner: "privlink owner=<owner>". `ip -n NS link
+// show lo` shows it.
+func OwnerAlias(owner string) string { return ownerAliasPrefix + owner }
+
+// ownerOfAlias returns the owner that an alias of lo names, or "" if the
+// alias is not one that OwnerAlias makes.
+func ownerOfAlias(alias string) string {
+	owner, ok := strings.CutPrefix(alias, ownerAliasPrefix)
+	if !ok || checkOwner(owner) != nil {
+		return ""
+	}
+	return owner
 }
 
 // MaxLinkName is the longest Linux interface name in bytes (IFNAMSIZ - 1).
@@ -63,6 +93,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if err := checkNamespaceName(c.Prefix); err != nil {
 		errs = append(errs, fmt.Errorf("prefix: %w", err))
+	}
+	if err := checkOwner(c.Owner); err != nil {
+		errs = append(errs, fmt.Errorf("owner: %w", err))
 	}
 	seenNS := make(map[string]bool)
 	for i, r := range c.Routers {
@@ -121,6 +154,22 @@ func checkNamespaceName(name string) error {
 		return fmt.Errorf("name %q contains '/', a space or a control character", name)
 	}
 	return nil
+}
+
+func checkOwner(owner string) error {
+	switch {
+	case owner == "":
+		return errors.New("empty owner")
+	case len(owner) > MaxOwner:
+		return fmt.Errorf("owner %q longer than %d bytes", owner, MaxOwner)
+	case strings.ContainsFunc(owner, func(r rune) bool { return !isOwnerChar(r) }):
+		return fmt.Errorf("owner %q contains a character other than ASCII letters, digits, '.', '_' and '-'", owner)
+	}
+	return nil
+}
+
+func isOwnerChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-'
 }
 
 func checkLinkName(name string) error {

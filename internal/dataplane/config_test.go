@@ -21,11 +21,11 @@ func TestValidate(t *testing.T) {
 	}{
 		{
 			name: "empty config",
-			cfg:  Config{Prefix: "plk-"},
+			cfg:  Config{Prefix: "plk-", Owner: "o1"},
 		},
 		{
 			name: "valid",
-			cfg: Config{Prefix: "plk-", Routers: []Router{
+			cfg: Config{Prefix: "plk-", Owner: "o1", Routers: []Router{
 				{Namespace: "plk-vpc-0a1b2c3d4e5f67890", Bridges: []Bridge{br("plkb-0123456789", "10.0.1.1/24"), br("b2", "10.0.2.1/24")}},
 				// The same bridge names and addresses in another router.
 				{Namespace: "plk-vpc-2", Bridges: []Bridge{br("b2", "10.0.2.1/24"), br("b6", "fd00:1::1/64")}},
@@ -33,17 +33,41 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name:    "no prefix",
-			cfg:     Config{Routers: []Router{{Namespace: "vpc-1"}}},
+			cfg:     Config{Owner: "o1", Routers: []Router{{Namespace: "vpc-1"}}},
 			wantErr: []string{"prefix: empty name"},
 		},
 		{
 			name:    "prefix with a slash",
-			cfg:     Config{Prefix: "a/b"},
+			cfg:     Config{Prefix: "a/b", Owner: "o1"},
 			wantErr: []string{"prefix: name \"a/b\" contains '/'"},
 		},
 		{
+			name: "owner id of a daemon",
+			cfg:  Config{Prefix: "plk-", Owner: "0123456789abcdef"},
+		},
+		{
+			name:    "no owner",
+			cfg:     Config{Prefix: "plk-", Routers: []Router{{Namespace: "plk-1"}}},
+			wantErr: []string{"owner: empty owner"},
+		},
+		{
+			name:    "owner with a space",
+			cfg:     Config{Prefix: "plk-", Owner: "a b"},
+			wantErr: []string{`owner: owner "a b" contains a character other than`},
+		},
+		{
+			name:    "owner with a non-ASCII letter",
+			cfg:     Config{Prefix: "plk-", Owner: "ownér"},
+			wantErr: []string{`owner: owner "ownér" contains`},
+		},
+		{
+			name:    "owner too long",
+			cfg:     Config{Prefix: "plk-", Owner: strings.Repeat("a", MaxOwner+1)},
+			wantErr: []string{"longer than 64 bytes"},
+		},
+		{
 			name: "namespace without prefix",
-			cfg: Config{Prefix: "plk-", Routers: []Router{
+			cfg: Config{Prefix: "plk-", Owner: "o1", Routers: []Router{
 				{Namespace: "vpc-1"},
 				{Namespace: "plk-"},
 				{Namespace: "plktest-1"},
@@ -56,12 +80,12 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name:    "duplicate namespace",
-			cfg:     Config{Prefix: "plk-", Routers: []Router{{Namespace: "plk-1"}, {Namespace: "plk-1"}}},
+			cfg:     Config{Prefix: "plk-", Owner: "o1", Routers: []Router{{Namespace: "plk-1"}, {Namespace: "plk-1"}}},
 			wantErr: []string{`router 1: duplicate namespace "plk-1"`},
 		},
 		{
 			name: "bad link names",
-			cfg: Config{Prefix: "plk-", Routers: []Router{{Namespace: "plk-1", Bridges: []Bridge{
+			cfg: Config{Prefix: "plk-", Owner: "o1", Routers: []Router{{Namespace: "plk-1", Bridges: []Bridge{
 				br("0123456789abcdef", "10.0.1.1/24"),
 				br("", "10.0.2.1/24"),
 				br("a b", "10.0.3.1/24"),
@@ -81,7 +105,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "bad addresses",
-			cfg: Config{Prefix: "plk-", Routers: []Router{{Namespace: "plk-1", Bridges: []Bridge{
+			cfg: Config{Prefix: "plk-", Owner: "o1", Routers: []Router{{Namespace: "plk-1", Bridges: []Bridge{
 				br("b1", ""),
 				br("b2", "::ffff:10.0.0.1/120"),
 				br("b3", "10.0.0.1/16"),
@@ -115,5 +139,24 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate() reported %d problems, want %d:\n%v", got, want, err)
 			}
 		})
+	}
+}
+
+func TestOwnerOfAlias(t *testing.T) {
+	tests := []struct {
+		alias, want string
+	}{
+		{OwnerAlias("0123456789abcdef"), "0123456789abcdef"},
+		{"privlink owner=0123456789abcdef", "0123456789abcdef"},
+		{"", ""},
+		{"privlink owner=", ""},
+		{"privlink owner=a b", ""},
+		{"loopback of my test bed", ""},
+		{"Privlink owner=abc", ""},
+	}
+	for _, tt := range tests {
+		if got := ownerOfAlias(tt.alias); got != tt.want {
+			t.Errorf("ownerOfAlias(%q) = %q, want %q", tt.alias, got, tt.want)
+		}
 	}
 }

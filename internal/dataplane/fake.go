@@ -11,7 +11,9 @@ import (
 
 // Fake is an in-memory data plane for tests. It keeps a model of the kernel,
 // plans with the same planner as Linux, applies the ops to its model and
-// records them as text, one line per op (see Ops). Its methods are safe for
+// records them as text, one line per op (see Ops). Its kernel keeps an owner
+// per namespace, so several Set callers with different Config.Owner can
+// share one Fake as several daemons share a host. Its methods are safe for
 // concurrent use.
 type Fake struct {
 	mu       sync.Mutex
@@ -27,7 +29,9 @@ func NewFake() *Fake {
 
 // Set validates cfg and makes the fake kernel match it, recording the ops it
 // applies. It fails without changing anything if cfg is invalid or an error
-// was injected with FailNext.
+// was injected with FailNext. As Linux does, it leaves namespaces of other
+// owners alone and returns an error for each one that cfg wants, after
+// applying everything else.
 func (f *Fake) Set(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
@@ -38,7 +42,8 @@ func (f *Fake) Set(ctx context.Context, cfg Config) error {
 		f.failNext = nil
 		return err
 	}
-	for _, o := range plan(cfg.Prefix, f.kernel, desired(cfg)) {
+	ops, conflicts := plan(cfg.Prefix, cfg.Owner, f.kernel, desired(cfg))
+	for _, o := range ops {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -48,7 +53,7 @@ func (f *Fake) Set(ctx context.Context, cfg Config) error {
 		}
 		f.ops = append(f.ops, o.String())
 	}
-	return nil
+	return conflictErr(conflicts)
 }
 
 // Ops returns the ops applied since NewFake or the last Reset, in order.
@@ -73,7 +78,7 @@ func (f *Fake) FailNext(err error) {
 }
 
 // Namespaces returns the names of the namespaces in the fake kernel that
-// start with prefix, sorted.
+// start with prefix, whoever owns them, sorted.
 func (f *Fake) Namespaces(ctx context.Context, prefix string) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -86,13 +91,32 @@ func (f *Fake) Namespaces(ctx context.Context, prefix string) ([]string, error) 
 	return out, nil
 }
 
-// AddNamespace creates an empty namespace behind the data plane's back, as
-// `ip netns add` would: lo down, forwarding off, no links. Use it for
-// foreign namespaces and for leftovers of an earlier run.
+// AddNamespace creates an empty, unowned namespace behind the data plane's
+// back, as `ip netns add` would: lo down without an alias, forwarding off,
+// no links. Use it for namespaces made by hand and for the leftovers of a
+// run that crashed between creating a namespace and stamping it.
 func (f *Fake) AddNamespace(name string) {
+	f.AddForeignNamespace(name, "")
+}
+
+// AddForeignNamespace creates an empty namespace stamped with owner behind
+// the data plane's back, as another daemon sharing the host would.
+func (f *Fake) AddForeignNamespace(name, owner string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.kernel[name] = &nsState{Links: make(map[string]linkState)}
+	f.kernel[name] = &nsState{Owner: owner, Links: make(map[string]linkState)}
+}
+
+// Owner returns the owner stamped on the namespace name ("" if it is
+// unowned), and whether the namespace exists.
+func (f *Fake) Owner(name string) (owner string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ns, ok := f.kernel[name]
+	if !ok || ns.Stale {
+		return "", false
+	}
+	return ns.Owner, true
 }
 
 // DeleteNamespace deletes a namespace behind the data plane's back, as
@@ -115,7 +139,7 @@ func (s state) apply(o op) error {
 		if _, ok := s[o.NS]; ok {
 			return errExists
 		}
-		s[o.NS] = &nsState{Links: make(map[string]linkState)}
+		s[o.NS] = &nsState{Owner: o.Owner, Links: make(map[string]linkState)}
 		return nil
 	}
 	ns, ok := s[o.NS]
@@ -129,6 +153,9 @@ func (s state) apply(o op) error {
 	switch o.Kind {
 	case opDelNetns:
 		delete(s, o.NS)
+		return nil
+	case opOwn:
+		ns.Owner = o.Owner
 		return nil
 	case opLoUp:
 		ns.LoUp = true

@@ -36,42 +36,54 @@ func NewLinux(logger *slog.Logger) *Linux {
 }
 
 // Set makes the kernel match cfg. It reads every namespace whose name starts
-// with cfg.Prefix, plans the difference and applies it: it creates missing
-// namespaces (lo up, IPv4 forwarding on inside), bridges and addresses, fixes
-// wrong addresses, and deletes links and namespaces that cfg does not want.
-// Correct state is left as it is. When an op fails, Set skips the remaining
-// ops of that namespace, carries on with the other namespaces and returns
-// all the errors; the next Set retries. An invalid cfg changes nothing.
+// with cfg.Prefix, with the owner stamped on it (the alias of its lo, see
+// OwnerAlias), plans the difference and applies it: it creates missing
+// namespaces (stamped with cfg.Owner, lo up, IPv4 forwarding on inside),
+// bridges and addresses, fixes wrong addresses, and deletes links and
+// namespaces of cfg.Owner that cfg does not want. Correct state is left as
+// it is. A wanted namespace that nobody owns is adopted: stamped and
+// configured. Namespaces of other owners are never changed or deleted, and
+// unowned ones that cfg does not want are left alone.
+//
+// When an op fails, Set skips the remaining ops of that namespace, carries
+// on with the other namespaces and returns all the errors; the next Set
+// retries. A wanted namespace that another owner has is an error of its
+// own ("namespace X belongs to privlink owner Y"), and the others are
+// still configured. An invalid cfg changes nothing.
 func (l *Linux) Set(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cur, err := readState(ctx, cfg.Prefix)
+	cur, err := readState(ctx, cfg.Prefix, cfg.Owner)
 	if err != nil {
 		return err
 	}
-	return l.apply(ctx, plan(cfg.Prefix, cur, desired(cfg)))
+	ops, conflicts := plan(cfg.Prefix, cfg.Owner, cur, desired(cfg))
+	return errors.Join(l.apply(ctx, ops), conflictErr(conflicts))
 }
 
 // Plan returns the ops, one line each, that Set(ctx, cfg) would apply now,
-// without applying them. An empty plan means the kernel matches cfg.
+// without applying them. An empty plan means the kernel matches cfg. If cfg
+// wants namespaces that other owners have, Plan returns the ops for the
+// rest together with an error naming them, as Set would.
 func (l *Linux) Plan(ctx context.Context, cfg Config) ([]string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cur, err := readState(ctx, cfg.Prefix)
+	cur, err := readState(ctx, cfg.Prefix, cfg.Owner)
 	if err != nil {
 		return nil, err
 	}
-	return render(plan(cfg.Prefix, cur, desired(cfg))), nil
+	ops, conflicts := plan(cfg.Prefix, cfg.Owner, cur, desired(cfg))
+	return render(ops), conflictErr(conflicts)
 }
 
 // Namespaces returns the names of the mounted network namespaces whose names
-// start with prefix, sorted.
+// start with prefix, whoever owns them, sorted.
 func (l *Linux) Namespaces(ctx context.Context, prefix string) ([]string, error) {
 	entries, err := netns.List(prefix)
 	if err != nil {
@@ -109,8 +121,9 @@ func (l *Linux) apply(ctx context.Context, ops []op) error {
 	return errors.Join(errs...)
 }
 
-// readState reads the namespaces whose names start with prefix.
-func readState(ctx context.Context, prefix string) (state, error) {
+// readState reads the namespaces whose names start with prefix. Those that
+// another owner than owner has are read only as far as their owner.
+func readState(ctx context.Context, prefix, owner string) (state, error) {
 	entries, err := netns.List(prefix)
 	if err != nil {
 		return nil, err
@@ -124,9 +137,14 @@ func readState(ctx context.Context, prefix string) (state, error) {
 			s[e.Name] = &nsState{Stale: true}
 			continue
 		}
-		ns, err := readNamespace(e.Name)
+		ns, err := readNamespace(e.Name, owner)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // deleted meanwhile
+		}
+		if errors.Is(err, netns.ErrNotMounted) {
+			// Unmounted meanwhile: being deleted by its owner.
+			s[e.Name] = &nsState{Stale: true}
+			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read netns %s: %w", e.Name, err)
@@ -136,12 +154,21 @@ func readState(ctx context.Context, prefix string) (state, error) {
 	return s, nil
 }
 
-func readNamespace(name string) (*nsState, error) {
+// readNamespace reads the namespace name. If another owner than owner has
+// it, only its owner is read.
+func readNamespace(name, owner string) (*nsState, error) {
 	c, err := openConn(name)
 	if err != nil {
 		return nil, err
 	}
 	defer c.close()
+	lo, err := c.nl.LinkByName("lo")
+	if err != nil {
+		return nil, fmt.Errorf("read lo: %w", err)
+	}
+	if o := ownerOfAlias(lo.Attrs().Alias); o != "" && o != owner {
+		return &nsState{Owner: o}, nil
+	}
 	links, err := dump(c.nl.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
@@ -158,7 +185,7 @@ func readNamespace(name string) (*nsState, error) {
 		}
 		byIndex[a.LinkIndex] = append(byIndex[a.LinkIndex], p)
 	}
-	ns := &nsState{Links: make(map[string]linkState)}
+	ns := &nsState{Owner: ownerOfAlias(lo.Attrs().Alias), Links: make(map[string]linkState)}
 	for _, l := range links {
 		attrs := l.Attrs()
 		up := attrs.Flags&net.FlagUp != 0
@@ -308,7 +335,17 @@ func (e *executor) close() {
 func (e *executor) do(o op) error {
 	switch o.Kind {
 	case opAddNetns:
-		return netns.Create(o.NS)
+		// Stamp the namespace at once: a crash in between leaves it
+		// unowned, which the next Set adopts if it still wants it and
+		// otherwise leaves alone.
+		if err := netns.Create(o.NS); err != nil {
+			return err
+		}
+		c, err := e.conn(o.NS)
+		if err != nil {
+			return err
+		}
+		return setOwner(c.nl, o.Owner)
 	case opDelNetns:
 		e.drop(o.NS)
 		return netns.Delete(o.NS)
@@ -318,6 +355,8 @@ func (e *executor) do(o op) error {
 		return err
 	}
 	switch o.Kind {
+	case opOwn:
+		return setOwner(c.nl, o.Owner)
 	case opForwarding:
 		return writeForwarding(c.ns, o.On)
 	case opLoUp:
@@ -340,6 +379,15 @@ func (e *executor) do(o op) error {
 		return c.nl.AddrDel(link, &netlink.Addr{IPNet: ipNetOf(o.Addr)})
 	}
 	return fmt.Errorf("unknown op %d", o.Kind)
+}
+
+// setOwner stamps the namespace of h with owner: the alias of its lo.
+func setOwner(h *netlink.Handle, owner string) error {
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return h.LinkSetAlias(lo, OwnerAlias(owner))
 }
 
 func setUp(h *netlink.Handle, name string) error {

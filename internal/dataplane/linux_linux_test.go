@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -26,6 +27,37 @@ type linuxOutOfBand struct{}
 func (linuxOutOfBand) AddNamespace(t *testing.T, name string) {
 	t.Helper()
 	if err := netns.Create(name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (linuxOutOfBand) AddForeignNamespace(t *testing.T, name, owner string) {
+	t.Helper()
+	if err := netns.Create(name); err != nil {
+		t.Fatal(err)
+	}
+	stamp(t, name, "privlink owner="+owner)
+}
+
+// stamp sets the alias of lo in the namespace name, as a data plane with
+// another owner would.
+func stamp(t *testing.T, name, alias string) {
+	t.Helper()
+	ns, err := netns.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.LinkSetAlias(lo, alias); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,6 +95,9 @@ func (b *logBuffer) take() []string {
 	return out
 }
 
+// testAlias is the alias of lo in the namespaces of testOwner.
+const testAlias = "privlink owner=" + testOwner
+
 func newTestLinux() (*Linux, *logBuffer) {
 	logs := &logBuffer{}
 	return NewLinux(slog.New(slog.NewTextHandler(logs, nil))), logs
@@ -83,33 +118,33 @@ func TestPrivilegedLinuxStates(t *testing.T) {
 			step.before(t, linuxOutOfBand{})
 		}
 		got, err := l.Plan(t.Context(), step.cfg)
-		if step.wantErr {
-			if err == nil {
-				t.Errorf("%s: Plan() = nil error, want an error", step.name)
-			}
-			if err := l.Set(t.Context(), step.cfg); err == nil {
-				t.Errorf("%s: Set() = nil, want an error", step.name)
-			}
-			if changes := logs.take(); len(changes) != 0 {
-				t.Errorf("%s: failed Set() applied %q", step.name, changes)
-			}
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s: Plan() = %v", step.name, err)
-		}
+		checkErr(t, step.name+": Plan()", err, step.wantErr)
 		if diff := cmp.Diff(step.want, got); diff != "" {
 			t.Errorf("%s: Plan() mismatch (-want +got):\n%s", step.name, diff)
 		}
-		if err := l.Set(t.Context(), step.cfg); err != nil {
-			t.Fatalf("%s: Set() = %v", step.name, err)
+		err = l.Set(t.Context(), step.cfg)
+		checkErr(t, step.name+": Set()", err, step.wantErr)
+		if changes := logs.take(); len(changes) != len(step.want) {
+			t.Errorf("%s: Set() applied %d changes, want %d: %q", step.name, len(changes), len(step.want), changes)
 		}
-		if n := len(logs.take()); n != len(step.want) {
-			t.Errorf("%s: Set() applied %d changes, want %d", step.name, n, len(step.want))
+		again, err := l.Plan(t.Context(), step.cfg)
+		checkErr(t, step.name+": Plan() after Set()", err, step.wantErr)
+		if len(again) != 0 {
+			t.Fatalf("%s: Plan() after Set() = %q; want nothing", step.name, again)
 		}
-		if again, err := l.Plan(t.Context(), step.cfg); err != nil || len(again) != 0 {
-			t.Fatalf("%s: Plan() after Set() = %q, %v; want nothing", step.name, again, err)
-		}
+	}
+	got, err := l.Namespaces(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(stateStepsLeft(base), got); diff != "" {
+		t.Errorf("Namespaces() mismatch (-want +got):\n%s", diff)
+	}
+	if got := inspect(t, base+"r-vpc-o").LoAlias; got != "privlink owner="+statesOther {
+		t.Errorf("alias of lo in the other daemon's namespace = %q, want it unchanged", got)
+	}
+	if got := inspect(t, base+"r-vpc-h").LoAlias; got != "" {
+		t.Errorf("alias of lo in the hand-made namespace = %q, want it unchanged", got)
 	}
 }
 
@@ -117,6 +152,7 @@ func TestPrivilegedLinuxStates(t *testing.T) {
 // independent of the code under test.
 type nsView struct {
 	LoUp       bool
+	LoAlias    string
 	Forwarding string
 	Links      map[string]linkView // without lo
 }
@@ -148,7 +184,7 @@ func inspect(t *testing.T, name string) nsView {
 		a := l.Attrs()
 		up := a.Flags&net.FlagUp != 0
 		if a.Name == "lo" {
-			v.LoUp = up
+			v.LoUp, v.LoAlias = up, a.Alias
 			continue
 		}
 		addrs, err := dump(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
@@ -199,7 +235,7 @@ func nsIno(t *testing.T, name string) uint64 {
 // twoOverlappingVPCs returns a Config with two routers that share a bridge
 // name and address, as two VPCs with the same CIDR do.
 func twoOverlappingVPCs(p string) Config {
-	return Config{Prefix: p, Routers: []Router{
+	return Config{Prefix: p, Owner: testOwner, Routers: []Router{
 		{Namespace: p + "vpc-a", Bridges: []Bridge{
 			{Name: "b1", Address: netip.MustParsePrefix("10.0.1.1/24")},
 			{Name: "b2", Address: netip.MustParsePrefix("10.0.2.1/24")},
@@ -229,11 +265,11 @@ func TestPrivilegedSet(t *testing.T) {
 		t.Errorf("Namespaces() mismatch (-want +got):\n%s", diff)
 	}
 	want := map[string]nsView{
-		p + "vpc-a": {LoUp: true, Forwarding: "1", Links: map[string]linkView{
+		p + "vpc-a": {LoUp: true, LoAlias: testAlias, Forwarding: "1", Links: map[string]linkView{
 			"b1": {Kind: "bridge", Up: true, Addrs: []string{"10.0.1.1/24"}},
 			"b2": {Kind: "bridge", Up: true, Addrs: []string{"10.0.2.1/24"}},
 		}},
-		p + "vpc-b": {LoUp: true, Forwarding: "1", Links: map[string]linkView{
+		p + "vpc-b": {LoUp: true, LoAlias: testAlias, Forwarding: "1", Links: map[string]linkView{
 			"b1": {Kind: "bridge", Up: true, Addrs: []string{"10.0.1.1/24"}},
 			"b7": {Kind: "bridge", Up: true, Addrs: []string{"10.0.7.1/24"}},
 		}},
@@ -424,7 +460,7 @@ func TestPrivilegedRecreateAndRemove(t *testing.T) {
 	if err := l.Set(t.Context(), cfg); err != nil {
 		t.Fatalf("Set() = %v", err)
 	}
-	wantA := nsView{LoUp: true, Forwarding: "1", Links: map[string]linkView{
+	wantA := nsView{LoUp: true, LoAlias: testAlias, Forwarding: "1", Links: map[string]linkView{
 		"b1": {Kind: "bridge", Up: true, Addrs: []string{"10.0.1.1/24"}},
 		"b2": {Kind: "bridge", Up: true, Addrs: []string{"10.0.2.1/24"}},
 	}}
@@ -479,18 +515,18 @@ func TestPrivilegedPrefixIsolation(t *testing.T) {
 	}
 
 	l, _ := newTestLinux()
-	cfg := Config{Prefix: p, Routers: []Router{{Namespace: stale, Bridges: []Bridge{{Name: "b1", Address: netip.MustParsePrefix("10.0.1.1/24")}}}}}
+	cfg := Config{Prefix: p, Owner: testOwner, Routers: []Router{{Namespace: stale, Bridges: []Bridge{{Name: "b1", Address: netip.MustParsePrefix("10.0.1.1/24")}}}}}
 	if err := l.Set(t.Context(), cfg); err != nil {
 		t.Fatalf("Set() = %v", err)
 	}
-	want := nsView{LoUp: true, Forwarding: "1", Links: map[string]linkView{
+	want := nsView{LoUp: true, LoAlias: testAlias, Forwarding: "1", Links: map[string]linkView{
 		"b1": {Kind: "bridge", Up: true, Addrs: []string{"10.0.1.1/24"}},
 	}}
 	if diff := cmp.Diff(want, inspect(t, stale)); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", stale, diff)
 	}
 
-	if err := l.Set(t.Context(), Config{Prefix: p}); err != nil {
+	if err := l.Set(t.Context(), Config{Prefix: p, Owner: testOwner}); err != nil {
 		t.Fatalf("Set() = %v", err)
 	}
 	if got, _ := l.Namespaces(t.Context(), p); len(got) != 0 {
@@ -501,5 +537,169 @@ func TestPrivilegedPrefixIsolation(t *testing.T) {
 	}
 	if nsIno(t, foreign) != inoForeign {
 		t.Error("foreign namespace was recreated")
+	}
+}
+
+// TestPrivilegedTwoOwners runs two data planes with the same prefix and
+// different owners, as two daemons on one host, concurrently: each
+// configures its own namespaces and never changes or deletes the other's.
+func TestPrivilegedTwoOwners(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	p := testenv.Prefix(t)
+	const ownerA, ownerB = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+	br := func(name, addr string) Bridge { return Bridge{Name: name, Address: netip.MustParsePrefix(addr)} }
+	// The same bridge names and addresses on both sides, as two users'
+	// VPCs with the same CIDR.
+	cfgA := Config{Prefix: p, Owner: ownerA, Routers: []Router{
+		{Namespace: p + "vpc-a1", Bridges: []Bridge{br("b1", "10.0.1.1/24")}},
+		{Namespace: p + "vpc-a2", Bridges: []Bridge{br("b1", "10.0.1.1/24")}},
+	}}
+	cfgB := Config{Prefix: p, Owner: ownerB, Routers: []Router{
+		{Namespace: p + "vpc-b1", Bridges: []Bridge{br("b1", "10.0.1.1/24")}},
+	}}
+	la, logsA := newTestLinux()
+	lb, logsB := newTestLinux()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for _, side := range []struct {
+		l   *Linux
+		cfg Config
+	}{{la, cfgA}, {lb, cfgB}} {
+		wg.Go(func() {
+			for range 10 {
+				if err := side.l.Set(t.Context(), side.cfg); err != nil {
+					errs <- fmt.Errorf("Set(%s) = %w", side.cfg.Owner, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, line := range append(logsA.take(), logsB.take()...) {
+		if strings.Contains(line, "del ") {
+			t.Errorf("a data plane deleted something: %s", line)
+		}
+	}
+
+	got, err := la.Namespaces(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{p + "vpc-a1", p + "vpc-a2", p + "vpc-b1"}, got); diff != "" {
+		t.Errorf("Namespaces() mismatch (-want +got):\n%s", diff)
+	}
+	view := func(owner string) nsView {
+		return nsView{LoUp: true, LoAlias: "privlink owner=" + owner, Forwarding: "1", Links: map[string]linkView{
+			"b1": {Kind: "bridge", Up: true, Addrs: []string{"10.0.1.1/24"}},
+		}}
+	}
+	for name, owner := range map[string]string{p + "vpc-a1": ownerA, p + "vpc-a2": ownerA, p + "vpc-b1": ownerB} {
+		if diff := cmp.Diff(view(owner), inspect(t, name)); diff != "" {
+			t.Errorf("namespace %s mismatch (-want +got):\n%s", name, diff)
+		}
+	}
+	for _, side := range []struct {
+		l   *Linux
+		cfg Config
+	}{{la, cfgA}, {lb, cfgB}} {
+		if ops, err := side.l.Plan(t.Context(), side.cfg); err != nil || len(ops) != 0 {
+			t.Errorf("Plan(%s) = %q, %v; want nothing", side.cfg.Owner, ops, err)
+		}
+	}
+
+	// A wants nothing any more: it deletes its own namespaces only.
+	inoB := nsIno(t, p+"vpc-b1")
+	if err := la.Set(t.Context(), Config{Prefix: p, Owner: ownerA}); err != nil {
+		t.Fatalf("Set() = %v", err)
+	}
+	if got, _ := la.Namespaces(t.Context(), p); !slices.Equal(got, []string{p + "vpc-b1"}) {
+		t.Errorf("Namespaces() after A removed its own = %q, want only B's", got)
+	}
+	if nsIno(t, p+"vpc-b1") != inoB {
+		t.Error("B's namespace was recreated")
+	}
+	if diff := cmp.Diff(view(ownerB), inspect(t, p+"vpc-b1")); diff != "" {
+		t.Errorf("B's namespace changed (-want +got):\n%s", diff)
+	}
+}
+
+// TestPrivilegedOwnership checks what Set does with namespaces under its
+// prefix that it did not stamp: an unowned one it wants is adopted in
+// place, one it does not want survives, and one of another owner that it
+// wants is an error of its own while the rest is configured.
+func TestPrivilegedOwnership(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	p := testenv.Prefix(t)
+	adopted, unwanted, foreign, fresh := p+"vpc-adopt", p+"vpc-hand", p+"vpc-other", p+"vpc-new"
+	for _, name := range []string{adopted, unwanted, foreign} {
+		if err := netns.Create(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a crash between create and stamp leaves: a configured router
+	// whose lo has no alias.
+	err := netns.DoNamed(adopted, func() error {
+		return netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "b1"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp(t, foreign, "privlink owner=0000111122223333")
+	foreignBefore, unwantedBefore := inspect(t, foreign), inspect(t, unwanted)
+	inoAdopted, inoUnwanted, inoForeign := nsIno(t, adopted), nsIno(t, unwanted), nsIno(t, foreign)
+
+	l, logs := newTestLinux()
+	b1 := []Bridge{{Name: "b1", Address: netip.MustParsePrefix("10.0.1.1/24")}}
+	cfg := Config{Prefix: p, Owner: testOwner, Routers: []Router{
+		{Namespace: adopted, Bridges: b1},
+		{Namespace: foreign, Bridges: b1},
+		{Namespace: fresh, Bridges: b1},
+	}}
+	err = l.Set(t.Context(), cfg)
+	want := "namespace " + foreign + " belongs to privlink owner 0000111122223333"
+	if err == nil || err.Error() != want {
+		t.Errorf("Set() = %v, want exactly %q", err, want)
+	}
+	for _, line := range logs.take() {
+		if strings.Contains(line, foreign) || strings.Contains(line, unwanted) {
+			t.Errorf("Set() changed a namespace that is not its own: %s", line)
+		}
+	}
+	wantView := nsView{LoUp: true, LoAlias: testAlias, Forwarding: "1", Links: map[string]linkView{
+		"b1": {Kind: "bridge", Up: true, Addrs: []string{"10.0.1.1/24"}},
+	}}
+	for _, name := range []string{adopted, fresh} {
+		if diff := cmp.Diff(wantView, inspect(t, name)); diff != "" {
+			t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+		}
+	}
+	if nsIno(t, adopted) != inoAdopted {
+		t.Errorf("%s was recreated, not adopted", adopted)
+	}
+
+	// Nothing wanted: Set deletes what it owns, the adopted namespace
+	// included, and nothing else.
+	if err := l.Set(t.Context(), Config{Prefix: p, Owner: testOwner}); err != nil {
+		t.Fatalf("Set() = %v", err)
+	}
+	got, err := l.Namespaces(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{unwanted, foreign}, got); diff != "" {
+		t.Errorf("Namespaces() mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(foreignBefore, inspect(t, foreign)); diff != "" {
+		t.Errorf("the other owner's namespace changed (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(unwantedBefore, inspect(t, unwanted)); diff != "" {
+		t.Errorf("the unowned namespace changed (-before +after):\n%s", diff)
+	}
+	if nsIno(t, foreign) != inoForeign || nsIno(t, unwanted) != inoUnwanted {
+		t.Error("a namespace that is not Set's own was recreated")
 	}
 }

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -13,15 +14,24 @@ import (
 // values, the desired state derived from a Config, and the planner that turns
 // the difference into ops. Linux and Fake both execute these ops.
 
-// state is the kernel state of the namespaces the data plane owns, by name.
+// state is the kernel state of the namespaces under a prefix, by name.
 type state map[string]*nsState
 
 // nsState is one namespace.
 type nsState struct {
 	// Stale reports a name under /run/netns with no namespace mounted on
-	// it: the leftover of an interrupted create. It is deleted and, if
-	// wanted, created again.
-	Stale      bool
+	// it: the leftover of an interrupted create, or a create under way.
+	// If it is wanted, it is deleted and created again; otherwise it is
+	// left alone, since nothing proves it ours.
+	Stale bool
+	// Owner is the owner stamped on the namespace (see OwnerAlias), or ""
+	// for an unowned one: made by hand, or by a data plane that crashed
+	// between creating and stamping it. Only namespaces with the
+	// planner's own owner are changed or deleted; an unowned one that is
+	// wanted is adopted (stamped), one that is not is left alone, and
+	// another owner's is invisible. For another owner's namespace, the
+	// reader may leave every other field empty.
+	Owner      string
 	LoUp       bool
 	Forwarding bool // net.ipv4.ip_forward inside the namespace
 	// Links are the links by name, without lo and the fallback tunnels
@@ -48,7 +58,7 @@ type linkState struct {
 func desired(cfg Config) state {
 	s := make(state, len(cfg.Routers))
 	for _, r := range cfg.Routers {
-		ns := &nsState{LoUp: true, Forwarding: true, Links: make(map[string]linkState, len(r.Bridges))}
+		ns := &nsState{Owner: cfg.Owner, LoUp: true, Forwarding: true, Links: make(map[string]linkState, len(r.Bridges))}
 		for _, b := range r.Bridges {
 			ns.Links[b.Name] = linkState{Kind: kindBridge, Up: true, Addrs: []netip.Prefix{b.Address}}
 		}
@@ -62,7 +72,8 @@ type opKind int
 
 const (
 	opDelNetns opKind = iota
-	opAddNetns
+	opAddNetns        // creates the namespace and stamps it with Owner
+	opOwn             // stamps an unowned namespace with Owner
 	opLoUp
 	opForwarding
 	opDelLink
@@ -80,6 +91,7 @@ type op struct {
 	LinkKind string       // link kind, for opAddLink and opDelLink
 	Addr     netip.Prefix // for address ops
 	On       bool         // for opForwarding
+	Owner    string       // for opAddNetns and opOwn
 }
 
 // String renders o as one line of text, as the Fake records it and Linux
@@ -90,6 +102,8 @@ func (o op) String() string {
 		return "del netns " + o.NS
 	case opAddNetns:
 		return "add netns " + o.NS
+	case opOwn:
+		return "own " + o.NS
 	case opLoUp:
 		return "up lo in " + o.NS
 	case opForwarding:
@@ -118,32 +132,57 @@ func kindWord(kind string) string {
 	return kind
 }
 
-// plan returns the ops that turn cur into want. Namespaces in either that do
-// not start with prefix are ignored: they are not ours. Namespaces to delete
-// come first; then, namespace by namespace in name order, all the changes
-// to that namespace. Given the same input, plan returns the same ops.
-func plan(prefix string, cur, want state) []op {
+// conflict is a namespace that the config wants but another owner has.
+type conflict struct {
+	NS, Owner string
+}
+
+func (c conflict) Error() string {
+	return fmt.Sprintf("namespace %s belongs to privlink owner %s", c.NS, c.Owner)
+}
+
+// plan returns the ops that turn cur into want for owner, and the wanted
+// namespaces it cannot have because another owner has them.
+//
+// Namespaces that do not start with prefix are ignored, and so are those of
+// other owners: plan never changes or deletes them. Of the rest, it deletes
+// those that owner has and want does not list, and the stale names that
+// want lists; it creates the wanted ones that are missing, adopts (stamps)
+// the wanted ones that nobody owns, and leaves the unwanted unowned ones
+// and stale names alone. Namespaces to delete come first; then, namespace
+// by namespace in name order, all the changes to that namespace. Given the
+// same input, plan returns the same ops.
+func plan(prefix, owner string, cur, want state) ([]op, []conflict) {
 	var ops []op
 	for _, name := range sortedKeys(cur) {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
-		if _, ok := want[name]; !ok || cur[name].Stale {
+		c := cur[name]
+		_, wanted := want[name]
+		if (c.Stale && wanted) || (!c.Stale && c.Owner == owner && !wanted) {
 			ops = append(ops, op{Kind: opDelNetns, NS: name})
 		}
 	}
+	var conflicts []conflict
 	for _, name := range sortedKeys(want) {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
 		c := cur[name]
-		if c == nil || c.Stale {
-			ops = append(ops, op{Kind: opAddNetns, NS: name})
-			c = &nsState{}
+		switch {
+		case c == nil || c.Stale:
+			ops = append(ops, op{Kind: opAddNetns, NS: name, Owner: owner})
+			c = &nsState{Owner: owner}
+		case c.Owner == "":
+			ops = append(ops, op{Kind: opOwn, NS: name, Owner: owner})
+		case c.Owner != owner:
+			conflicts = append(conflicts, conflict{NS: name, Owner: c.Owner})
+			continue
 		}
 		ops = append(ops, planNamespace(name, c, want[name])...)
 	}
-	return ops
+	return ops, conflicts
 }
 
 // planNamespace plans one namespace: lo and forwarding first, then every
@@ -191,6 +230,15 @@ func planNamespace(ns string, cur, want *nsState) []op {
 		}
 	}
 	return ops
+}
+
+// conflictErr returns the conflicts as one error, or nil.
+func conflictErr(cs []conflict) error {
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		errs[i] = c
+	}
+	return errors.Join(errs...)
 }
 
 // render returns the ops as text lines; nil if there are none.

@@ -12,7 +12,15 @@ const (
 	KindNetworkAcl    = "acl"
 	// KindIndex holds secondary indexes: "index/<name>/<value>" → primary key.
 	KindIndex = "index"
+	// KindMeta holds records about the store's own deployment, not about
+	// any account: "meta/<name>".
+	KindMeta = "meta"
 )
+
+// OwnerIDKey is the key of the daemon's owner id: a random id, written once
+// on the first start, that the daemon stamps on the network namespaces it
+// creates, so that several daemons on one host tell theirs apart.
+const OwnerIDKey = KindMeta + "/owner-id"
 
 // Key returns the key of a resource of kind owned by account.
 func Key(kind, account, id string) string { return kind + "/" + account + "/" + id }

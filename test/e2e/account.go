@@ -51,7 +51,8 @@ type Account struct {
 // Account returns the account called name, creating it on first use with
 // `privlink accounts create --name NAME --output json`. "default" (and its
 // alias "test") is the bootstrap account 000000000000 with the keys
-// test/test.
+// test/test. It reports failures on the test that called New, so call it from
+// that test, not from its subtests.
 func (e *Env) Account(name string) *Account {
 	t := e.t
 	t.Helper()

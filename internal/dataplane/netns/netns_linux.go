@@ -150,14 +150,17 @@ func Open(name string) (Handle, error) {
 	if ok, err := isNamespaceFd(int(h)); !ok {
 		h.Close()
 		if err == nil {
-			err = errNotMounted
+			err = ErrNotMounted
 		}
 		return vnetns.None(), fmt.Errorf("open netns %s: %w", name, err)
 	}
 	return h, nil
 }
 
-var errNotMounted = errors.New("not a mounted network namespace")
+// ErrNotMounted is the error of Open for a name under RunDir with no
+// namespace mounted on it: the leftover of an interrupted Create, or a
+// namespace being created or deleted.
+var ErrNotMounted = errors.New("not a mounted network namespace")
 
 // Entry is a name under RunDir.
 type Entry struct {
