@@ -27,8 +27,7 @@ type dataPlane interface {
 // subnet across accounts, read consistently, and the status write-back.
 type desiredState interface {
 	Snapshot(ctx context.Context) (controlplane.NetworkSnapshot, error)
-	SetVpcState(ctx context.Context, vpcID, state string) error
-	SetSubnetState(ctx context.Context, subnetID, state string) error
+	MarkAvailable(ctx context.Context, vpcs, subnets []controlplane.Ref) error
 }
 
 // changes is the store's change feed.
@@ -346,22 +345,19 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 	c.mu.Unlock()
 
 	// The kernel is configured: advance what was pending.
-	var errs []error
-	for _, id := range d.pendingVpcs {
-		if err := c.state.SetVpcState(ctx, id, model.StateAvailable); err != nil {
-			errs = append(errs, fmt.Errorf("set %s available: %w", id, err))
-			continue
-		}
-		c.log.InfoContext(ctx, "vpc available", "vpc", id)
+	if len(d.pendingVpcs)+len(d.pendingSubnets) == 0 {
+		return nil
 	}
-	for _, id := range d.pendingSubnets {
-		if err := c.state.SetSubnetState(ctx, id, model.StateAvailable); err != nil {
-			errs = append(errs, fmt.Errorf("set %s available: %w", id, err))
-			continue
-		}
-		c.log.InfoContext(ctx, "subnet available", "subnet", id)
+	if err := c.state.MarkAvailable(ctx, d.pendingVpcs, d.pendingSubnets); err != nil {
+		return err
 	}
-	return errors.Join(errs...)
+	for _, r := range d.pendingVpcs {
+		c.log.InfoContext(ctx, "vpc available", "vpc", r.ID)
+	}
+	for _, r := range d.pendingSubnets {
+		c.log.InfoContext(ctx, "subnet available", "subnet", r.ID)
+	}
+	return nil
 }
 
 // desired is the data-plane config for a set of VPCs and subnets, with the
@@ -369,8 +365,8 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 type desired struct {
 	cfg            dataplane.Config
 	subnets        int // subnets configured
-	pendingVpcs    []string
-	pendingSubnets []string
+	pendingVpcs    []controlplane.Ref
+	pendingSubnets []controlplane.Ref
 	skipped        []skippedSubnet
 }
 
@@ -413,12 +409,12 @@ func buildConfig(prefix, owner string, vpcs []model.Vpc, subnets []model.Subnet)
 			r.Bridges = append(r.Bridges, dataplane.Bridge{Name: s.BridgeName, Address: addr})
 			d.subnets++
 			if s.State == model.StatePending {
-				d.pendingSubnets = append(d.pendingSubnets, s.ID)
+				d.pendingSubnets = append(d.pendingSubnets, controlplane.Ref{Owner: s.OwnerID, ID: s.ID})
 			}
 		}
 		d.cfg.Routers = append(d.cfg.Routers, r)
 		if v.State == model.StatePending {
-			d.pendingVpcs = append(d.pendingVpcs, v.ID)
+			d.pendingVpcs = append(d.pendingVpcs, controlplane.Ref{Owner: v.OwnerID, ID: v.ID})
 		}
 	}
 	for _, s := range subnets {

@@ -55,29 +55,23 @@ func (f *fakeState) Snapshot(ctx context.Context) (controlplane.NetworkSnapshot,
 	}, nil
 }
 
-func (f *fakeState) SetVpcState(ctx context.Context, id, state string) error {
+func (f *fakeState) MarkAvailable(ctx context.Context, vpcs, subnets []controlplane.Ref) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, ok := f.vpcs[id]
-	if !ok {
-		return errors.New("no such vpc")
+	for _, r := range vpcs {
+		if v, ok := f.vpcs[r.ID]; ok && v.OwnerID == r.Owner && v.State == model.StatePending {
+			v.State = model.StateAvailable
+			f.vpcs[r.ID] = v
+			f.changedLocked("vpc/" + r.Owner + "/" + r.ID)
+		}
 	}
-	v.State = state
-	f.vpcs[id] = v
-	f.changedLocked("vpc/" + v.OwnerID + "/" + id)
-	return nil
-}
-
-func (f *fakeState) SetSubnetState(ctx context.Context, id, state string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.subnets[id]
-	if !ok {
-		return errors.New("no such subnet")
+	for _, r := range subnets {
+		if s, ok := f.subnets[r.ID]; ok && s.OwnerID == r.Owner && s.State == model.StatePending {
+			s.State = model.StateAvailable
+			f.subnets[r.ID] = s
+			f.changedLocked("subnet/" + r.Owner + "/" + r.ID)
+		}
 	}
-	s.State = state
-	f.subnets[id] = s
-	f.changedLocked("subnet/" + s.OwnerID + "/" + id)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package controlplane
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
@@ -64,61 +63,43 @@ func (s *Service) ListAllSubnets(ctx context.Context) ([]model.Subnet, error) {
 	return snap.Subnets, err
 }
 
-// SetVpcState records the state of a VPC, whichever account owns it
-// ("pending" or "available"). It writes nothing if the VPC is already in
-// that state, and succeeds without doing anything if the VPC no longer
-// exists (it was deleted while the controller worked on it).
-func (s *Service) SetVpcState(ctx context.Context, vpcID, state string) error {
-	if state != model.StatePending && state != model.StateAvailable {
-		return fmt.Errorf("set vpc %s state: invalid state %q", vpcID, state)
-	}
-	return setState[model.Vpc](ctx, s, store.KindVpc, vpcID, func(v *model.Vpc) *string { return &v.State }, state)
+// Ref names one resource of any account, as the controllers see it.
+type Ref struct {
+	Owner string
+	ID    string
 }
 
-// Subnet states the controller may set, as EC2 names them.
-const (
-	SubnetStateUnavailable = "unavailable"
-	SubnetStateFailed      = "failed"
-)
-
-// SetSubnetState records the state of a subnet, whichever account owns it
-// ("pending", "available", "unavailable" or "failed"). Like SetVpcState it
-// is a no-op if the subnet is already in that state or no longer exists.
-func (s *Service) SetSubnetState(ctx context.Context, subnetID, state string) error {
-	switch state {
-	case model.StatePending, model.StateAvailable, SubnetStateUnavailable, SubnetStateFailed:
-	default:
-		return fmt.Errorf("set subnet %s state: invalid state %q", subnetID, state)
-	}
-	return setState[model.Subnet](ctx, s, store.KindSubnet, subnetID, func(sn *model.Subnet) *string { return &sn.State }, state)
-}
-
-// setState finds the record of id among every account's records of kind and
-// sets its state field, in one transaction.
-func setState[T any](ctx context.Context, s *Service, kind, id string, field func(*T) *string, state string) error {
+// MarkAvailable moves pending VPCs and subnets to available once the kernel
+// has them, all in one transaction: one commit per controller pass, however
+// many resources it brought up. Each record is read by its key. One that was
+// deleted meanwhile, or that is no longer pending, is left as it is.
+func (s *Service) MarkAvailable(ctx context.Context, vpcs, subnets []Ref) error {
 	err := s.update(ctx, false, func(tx store.Tx) error {
-		kvs, err := tx.List(store.KindPrefix(kind))
-		if err != nil {
-			return fmt.Errorf("list %s: %w", kind, err)
+		if err := markAvailable(tx, store.KindVpc, vpcs, func(v *model.Vpc) *string { return &v.State }); err != nil {
+			return err
 		}
-		for _, kv := range kvs {
-			if !strings.HasSuffix(kv.Key, "/"+id) {
-				continue
-			}
-			v := new(T)
-			if err := unmarshalRecord(kv, v); err != nil {
-				return err
-			}
-			if *field(v) == state {
-				return nil
-			}
-			*field(v) = state
-			return putRecord(tx, kv.Key, v)
-		}
-		return nil // deleted meanwhile
+		return markAvailable(tx, store.KindSubnet, subnets, func(sn *model.Subnet) *string { return &sn.State })
 	})
 	if err != nil {
-		return fmt.Errorf("set %s %s state: %w", kind, id, err)
+		return fmt.Errorf("mark available: %w", err)
+	}
+	return nil
+}
+
+func markAvailable[T any](tx store.Tx, kind string, refs []Ref, state func(*T) *string) error {
+	for _, r := range refs {
+		key := store.Key(kind, r.Owner, r.ID)
+		v, found, err := getRecord[T](tx, key)
+		if err != nil {
+			return err
+		}
+		if !found || *state(v) != model.StatePending {
+			continue
+		}
+		*state(v) = model.StateAvailable
+		if err := putRecord(tx, key, v); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func (s *Service) zoneList(f func(model.Zone) string) string {
 
 // CreateSubnet creates a subnet in state pending, associated with its VPC's
 // default network ACL, in one transaction. The controller moves it to
-// available (SetSubnetState) once its bridge exists.
+// available (MarkAvailable) once its bridge exists.
 func (s *Service) CreateSubnet(ctx context.Context, account string, in CreateSubnetInput) (Subnet, error) {
 	var out Subnet
 	err := s.update(ctx, in.DryRun, func(tx store.Tx) error {

@@ -131,7 +131,7 @@ func TestDescribeSubnets(t *testing.T) {
 	if err := s.CreateTags(ctx, netAcctA, CreateTagsInput{ResourceIDs: []string{b.ID}, Tags: []model.Tag{{Key: "Name", Value: "small"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetSubnetState(ctx, c.ID, model.StateAvailable); err != nil {
+	if err := s.MarkAvailable(ctx, nil, []Ref{{Owner: netAcctA, ID: c.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	ids := func(ss ...Subnet) []string {

@@ -111,14 +111,9 @@ func loadVpc(tx store.ReadTx, account, id string) (*model.Vpc, error) {
 	return loadOwned[model.Vpc](tx, idVpc, account, id)
 }
 
-// listVpcs returns the caller's VPCs sorted by id.
-func listVpcs(tx store.ReadTx, account string) ([]*model.Vpc, error) {
-	return listOwned[model.Vpc](tx, idVpc, account)
-}
-
 // CreateVpc creates a VPC in state pending, with its default security group
 // and default network ACL, in one transaction. The controller moves it to
-// available (SetVpcState) once its router namespace exists.
+// available (MarkAvailable) once its router namespace exists.
 func (s *Service) CreateVpc(ctx context.Context, account string, in CreateVpcInput) (model.Vpc, error) {
 	var out model.Vpc
 	err := s.update(ctx, in.DryRun, func(tx store.Tx) error {

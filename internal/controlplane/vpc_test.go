@@ -530,7 +530,7 @@ func TestDescribeVpcsFilters(t *testing.T) {
 	web := mustVpc(t, s, netAcctA, "10.0.0.0/16", model.Tag{Key: "Name", Value: "web-prod"}, model.Tag{Key: "Team", Value: "a"})
 	db := mustVpc(t, s, netAcctA, "10.1.0.0/16", model.Tag{Key: "Name", Value: "db-prod"})
 	dev := mustVpc(t, s, netAcctA, "192.168.0.0/24", model.Tag{Key: "Name", Value: "web-dev"})
-	if err := s.SetVpcState(t.Context(), dev.ID, model.StateAvailable); err != nil {
+	if err := s.MarkAvailable(t.Context(), []Ref{{Owner: netAcctA, ID: dev.ID}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sorted := func(ids ...string) []string {
@@ -752,23 +752,17 @@ func TestControllerAPI(t *testing.T) {
 	if len(snap.Vpcs) != 2 || len(snap.Subnets) != 1 || snap.Rev != netRev(t, st) {
 		t.Fatalf("Snapshot = %d vpcs, %d subnets, rev %d", len(snap.Vpcs), len(snap.Subnets), snap.Rev)
 	}
-	for _, id := range []string{a.ID, b.ID} {
-		if err := s.SetVpcState(ctx, id, model.StateAvailable); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.SetSubnetState(ctx, sn.ID, model.StateAvailable); err != nil {
+	refs := []Ref{{Owner: netAcctA, ID: a.ID}, {Owner: netAcctB, ID: b.ID}}
+	subRefs := []Ref{{Owner: netAcctB, ID: sn.ID}}
+	if err := s.MarkAvailable(ctx, refs, subRefs); err != nil {
 		t.Fatal(err)
 	}
 	before := netRev(t, st)
-	if err := s.SetVpcState(ctx, a.ID, model.StateAvailable); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetSubnetState(ctx, sn.ID, model.StateAvailable); err != nil {
+	if err := s.MarkAvailable(ctx, refs, subRefs); err != nil {
 		t.Fatal(err)
 	}
 	if netRev(t, st) != before {
-		t.Error("setting a state it already has wrote")
+		t.Error("marking what is already available wrote")
 	}
 	vpcs, err := s.ListAllVpcs(ctx)
 	if err != nil {
@@ -783,14 +777,13 @@ func TestControllerAPI(t *testing.T) {
 	if err != nil || len(subs) != 1 || subs[0].State != model.StateAvailable || subs[0].BridgeName != model.LinkName("br", sn.ID) {
 		t.Errorf("ListAllSubnets = %+v, %v", subs, err)
 	}
-	// A resource deleted while the controller worked is not an error.
-	if err := s.SetVpcState(ctx, "vpc-0123456789abcdef0", model.StateAvailable); err != nil {
-		t.Errorf("SetVpcState(deleted) = %v, want nil", err)
+	// A resource deleted while the controller worked, or named under the
+	// wrong owner, is not an error and changes nothing.
+	before = netRev(t, st)
+	if err := s.MarkAvailable(ctx, []Ref{{Owner: netAcctA, ID: "vpc-0123456789abcdef0"}, {Owner: netAcctB, ID: a.ID}}, []Ref{{Owner: netAcctA, ID: "subnet-0123456789abcdef0"}}); err != nil {
+		t.Errorf("MarkAvailable(deleted) = %v, want nil", err)
 	}
-	if err := s.SetSubnetState(ctx, "subnet-0123456789abcdef0", model.StateAvailable); err != nil {
-		t.Errorf("SetSubnetState(deleted) = %v, want nil", err)
-	}
-	if err := s.SetVpcState(ctx, a.ID, "bogus"); err == nil {
-		t.Error("SetVpcState(bogus) succeeded")
+	if netRev(t, st) != before {
+		t.Error("MarkAvailable of missing resources wrote")
 	}
 }

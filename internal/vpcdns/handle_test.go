@@ -137,6 +137,10 @@ func TestAnswer(t *testing.T) {
 			ns: []string{soaText},
 		},
 		{
+			name: "NODATA: parent of an alias", qname: "example.com.", qtype: dns.TypeA,
+			ns: []string{soaText},
+		},
+		{
 			name: "NXDOMAIN", qname: "example.net.", qtype: dns.TypeA,
 			rcode: dns.RcodeNameError, ns: []string{soaText},
 		},

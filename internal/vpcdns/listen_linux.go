@@ -2,7 +2,6 @@ package vpcdns
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 
@@ -11,7 +10,10 @@ import (
 
 // listen opens the UDP and TCP sockets of a resolver at addr:Port inside the
 // named namespace ns. The sockets stay in ns for their whole life, whatever
-// thread later uses them.
+// thread later uses them. Binding fails (EADDRNOTAVAIL) while ns lacks
+// addr, except in a namespace with no address at all, where the kernel has
+// no local routing table yet and allows any bind; such a socket serves once
+// the address comes.
 func listen(ctx context.Context, ns string, addr netip.Addr) (listeners, error) {
 	h, err := netns.Open(ns)
 	if err != nil {
@@ -22,20 +24,21 @@ func listen(ctx context.Context, ns string, addr netip.Addr) (listeners, error) 
 	ap := netip.AddrPortFrom(addr, Port).String()
 	var lc net.ListenConfig
 	err = netns.Do(h, func() error {
+		// The errors name the protocol and the address.
 		udp, err := lc.ListenPacket(ctx, "udp", ap)
 		if err != nil {
-			return fmt.Errorf("listen udp: %w", err)
+			return err
 		}
 		tcp, err := lc.Listen(ctx, "tcp", ap)
 		if err != nil {
 			udp.Close()
-			return fmt.Errorf("listen tcp: %w", err)
+			return err
 		}
 		l.udp, l.tcp = udp, tcp
 		return nil
 	})
 	if err != nil {
-		return listeners{}, fmt.Errorf("netns %s: %w", ns, err)
+		return listeners{}, err
 	}
 	return l, nil
 }

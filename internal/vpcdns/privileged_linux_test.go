@@ -25,10 +25,23 @@ import (
 var vpcAddr = netip.MustParseAddr("10.0.0.2")
 
 // newNamespace creates the namespace name, as the data plane creates a VPC
-// router, and adds the resolver address to it if withAddr is set.
+// router, brings lo up, and adds the resolver address if withAddr is set.
+//
+// lo up matters: in a namespace without any address, the kernel has no
+// local routing table yet and lets a socket bind any address (such a
+// socket serves once the address comes). A router namespace always has
+// addresses.
 func newNamespace(t *testing.T, name string, withAddr bool) {
 	t.Helper()
 	if err := netns.Create(name); err != nil {
+		t.Fatal(err)
+	}
+	nl := netlinkIn(t, name)
+	lo, err := nl.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nl.LinkSetUp(lo); err != nil {
 		t.Fatal(err)
 	}
 	if withAddr {
@@ -36,9 +49,7 @@ func newNamespace(t *testing.T, name string, withAddr bool) {
 	}
 }
 
-// addResolverAddr adds vpcAddr/24 on a bridge in ns, as the data plane
-// does on a subnet bridge, and brings lo up.
-func addResolverAddr(t *testing.T, ns string) {
+func netlinkIn(t *testing.T, ns string) *netlink.Handle {
 	t.Helper()
 	h, err := netns.Open(ns)
 	if err != nil {
@@ -49,14 +60,15 @@ func addResolverAddr(t *testing.T, ns string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nl.Close()
-	lo, err := nl.LinkByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nl.LinkSetUp(lo); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(nl.Close)
+	return nl
+}
+
+// addResolverAddr adds vpcAddr/24 on a bridge in ns, as the data plane
+// does on a subnet bridge.
+func addResolverAddr(t *testing.T, ns string) {
+	t.Helper()
+	nl := netlinkIn(t, ns)
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0"}}
 	if err := nl.LinkAdd(br); err != nil {
 		t.Fatal(err)
@@ -112,8 +124,9 @@ func lookupIn(ns, network, name string, qtype uint16) (*dns.Msg, error) {
 	return reply, err
 }
 
-// sockets returns the inodes of the sockets bound to vpcAddr:53 in ns ("":
-// the namespace of the test's threads, the host's), by protocol.
+// sockets returns the inodes of the UDP socket and the TCP listener bound
+// to vpcAddr:53 in ns ("": the namespace of the test's threads, the
+// host's), by protocol.
 func sockets(t *testing.T, ns string) map[string]string {
 	t.Helper()
 	out := make(map[string]string)
@@ -129,7 +142,7 @@ func sockets(t *testing.T, ns string) map[string]string {
 			local := fmt.Sprintf("%08X:%04X", binary.NativeEndian.Uint32(ip[:]), Port)
 			for _, line := range strings.Split(string(b), "\n")[1:] {
 				f := strings.Fields(line)
-				if len(f) > 9 && f[1] == local {
+				if len(f) > 9 && f[1] == local && (proto == "udp" || f[3] == "0A") { // TCP_LISTEN
 					out[proto] = f[9]
 				}
 			}
@@ -300,6 +313,7 @@ func TestPrivilegedSetRetries(t *testing.T) {
 	}}
 	wantErr := func(err error, failed ...string) {
 		t.Helper()
+		t.Logf("Set() = %v", err)
 		if len(failed) == 0 {
 			if err != nil {
 				t.Errorf("Set() = %v, want nil", err)

@@ -157,13 +157,6 @@ func New(t *testing.T) *Env {
 		vpcIDs:   map[string]bool{},
 		accounts: map[string]*Account{},
 	}
-	// The daemon owns the whole plk- prefix: it removes every plk-
-	// namespace its store does not want. Anything there now belongs to
-	// another daemon (or a crashed one) and will be removed by ours.
-	if names, err := testenv.ListNamespaces("plk-"); err == nil && len(names) > 0 {
-		t.Logf("warning: %d plk- namespaces exist before the daemon starts (another privlink daemon on this host?); "+
-			"the daemon under test owns the plk- prefix and will remove them: %v", len(names), names)
-	}
 	e.dataDir = filepath.Join(e.dir, "data")
 	e.logPath = filepath.Join(e.dir, "daemon.log")
 	t.Cleanup(e.cleanup)
