@@ -194,14 +194,14 @@ func TestRun(t *testing.T) {
 	}
 
 	// The AWS API: a signed EC2 call reaches the handler; ELBv2 is not
-	// served yet and answers with an AWS error, not a 500.
+	// built yet and says so per action, in its own error envelope.
 	code, body := signedCall(t, d.APIAddr, "ec2", "Action=DescribeRegions&Version=2016-11-15")
 	if code >= 500 {
 		t.Errorf("EC2 DescribeRegions: %d %s", code, body)
 	}
 	code, body = signedCall(t, d.APIAddr, "elasticloadbalancing", "Action=DescribeLoadBalancers&Version=2015-12-01")
-	if code < 400 || code >= 500 || !strings.Contains(body, "<Code>") {
-		t.Errorf("ELBv2 call: %d %s, want a 4xx AWS error", code, body)
+	if code != 400 || !strings.Contains(body, "<ErrorResponse") || !strings.Contains(body, "<Code>UnsupportedOperation</Code>") {
+		t.Errorf("ELBv2 call: %d %s, want 400 UnsupportedOperation in the query envelope", code, body)
 	}
 	code, body = get(t, d.url("/?Action=DescribeVpcs&Version=2016-11-15"))
 	if code < 400 || code >= 500 || !strings.Contains(body, "<Code>") {
