@@ -5,26 +5,44 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/privlink/privlink/internal/config"
 	"github.com/privlink/privlink/internal/daemon"
+	"github.com/privlink/privlink/internal/model"
 )
 
 // env is what the commands need from the outside world; tests replace it.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// runDaemon runs the daemon; daemon.Run outside tests.
 	runDaemon func(ctx context.Context, cfg config.Config, logger *slog.Logger) error
+	// exit ends the process with a status other than 0 or 1 (exec passes
+	// on its command's); os.Exit outside tests.
+	exit func(code int)
+	// namespace names an instance's network namespace;
+	// model.NamespaceName outside tests.
+	namespace func(instanceID string) string
 }
 
-// New returns the root command. It writes results to stdout, and logs and
-// errors to stderr; Execute's error has not been printed yet.
+// New returns the root command. It reads stdin only for exec, writes
+// results to stdout, and logs and errors to stderr; Execute's error has not
+// been printed yet. exec and the hidden nsexec helper end the process
+// themselves when their command fails, with its exit status.
 func New(stdout, stderr io.Writer) *cobra.Command {
-	return newRoot(env{stdout: stdout, stderr: stderr, runDaemon: func(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-		return daemon.Run(ctx, cfg, logger)
-	}})
+	return newRoot(env{
+		stdin:  os.Stdin,
+		stdout: stdout,
+		stderr: stderr,
+		runDaemon: func(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+			return daemon.Run(ctx, cfg, logger)
+		},
+		exit:      os.Exit,
+		namespace: model.NamespaceName,
+	})
 }
 
 func newRoot(e env) *cobra.Command {
@@ -44,7 +62,8 @@ func newRoot(e env) *cobra.Command {
 		newAccountsCmd(e),
 		newStatusCmd(e),
 		newDemoCmd(),
-		newExecCmd(),
+		newExecCmd(e),
+		newNetnsExecCmd(e),
 	)
 	return root
 }
@@ -56,17 +75,6 @@ func newDemoCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return errors.New("demo: not built yet (needs instances and endpoints, issues 3–5)")
-		},
-	}
-}
-
-func newExecCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:                "exec INSTANCE-ID -- COMMAND [ARG...]",
-		Short:              "Run a command inside an instance's namespace (not built yet)",
-		DisableFlagParsing: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("exec: not built yet (needs instances, issue 3)")
 		},
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/privlink/privlink/internal/admin"
 	"github.com/privlink/privlink/internal/config"
+	"github.com/privlink/privlink/internal/model"
 )
 
 // fakeBackend answers the admin API with fixed data.
@@ -72,6 +73,15 @@ func run(t *testing.T, e env, args ...string) (string, error) {
 	e.stdout, e.stderr = &stdout, &stderr
 	if e.runDaemon == nil {
 		e.runDaemon = func(context.Context, config.Config, *slog.Logger) error { return errors.New("no daemon in this test") }
+	}
+	if e.stdin == nil {
+		e.stdin = strings.NewReader("")
+	}
+	if e.exit == nil {
+		e.exit = func(code int) { t.Errorf("exit(%d), want no exit", code) }
+	}
+	if e.namespace == nil {
+		e.namespace = model.NamespaceName
 	}
 	root := newRoot(e)
 	root.SetArgs(args)
@@ -232,7 +242,12 @@ func TestClientErrors(t *testing.T) {
 		{[]string{"status", "--data-dir", dir}, notRunning},
 		{[]string{"accounts", "list", "--data-dir", dir, "--output", "yaml"}, `--output "yaml": want text or json`},
 		{[]string{"demo"}, "demo: not built yet (needs instances and endpoints, issues 3–5)"},
-		{[]string{"exec", "i-0123", "--", "true"}, "exec: not built yet (needs instances, issue 3)"},
+		{[]string{"exec", "i-0123", "--", "true"}, `exec: "i-0123" is not an instance id (i- and 8 or 17 hex digits)`},
+		{[]string{"exec", "vpc-01234567", "--", "true"}, `exec: "vpc-01234567" is not an instance id (i- and 8 or 17 hex digits)`},
+		{[]string{"exec", "i-0123456789abcdef0"}, "exec: no command to run: privlink exec i-0123456789abcdef0 -- COMMAND [ARG...]"},
+		{[]string{"exec", "i-0123456789abcdef0", "--"}, "exec: no command to run: privlink exec i-0123456789abcdef0 -- COMMAND [ARG...]"},
+		{[]string{"exec"}, "requires at least 1 arg(s), only received 0"},
+		{[]string{"exec", "i-0123456789abcdef0", "--", "true"}, "instance i-0123456789abcdef0 has no namespace: is it running?"},
 	}
 	for _, tt := range tests {
 		out, err := run(t, env{}, tt.args...)

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
@@ -12,18 +13,26 @@ import (
 // desired state of every account and report progress (pending → available)
 // back. Nothing here is reachable from the API.
 
-// NetworkSnapshot is every VPC and subnet of every account, read in one
-// consistent transaction.
+// NetworkSnapshot is the desired network of every account, read in one
+// consistent transaction. Every list is sorted by owner account, then id.
 type NetworkSnapshot struct {
 	// Rev is a store revision no newer than the snapshot: watching from Rev
 	// may deliver again changes the snapshot already holds, but never misses
 	// one. Controllers are level-triggered, so a repeat is harmless.
-	Rev     int64
-	Vpcs    []model.Vpc    // sorted by owner account, then id
-	Subnets []model.Subnet // sorted by owner account, then id
+	Rev            int64
+	Vpcs           []model.Vpc
+	Subnets        []model.Subnet
+	SecurityGroups []model.SecurityGroup
+	NetworkAcls    []model.NetworkAcl
+	// Instances holds every instance record, terminated ones included
+	// until PurgeTerminatedInstances removes them (they have no ENI).
+	Instances []model.Instance
+	// ENIs holds every network interface: instances' primary ENIs and
+	// requester-managed ones (endpoints, NLB nodes).
+	ENIs []model.NetworkInterface
 }
 
-// Snapshot returns every VPC and subnet of every account.
+// Snapshot returns the desired network of every account.
 func (s *Service) Snapshot(ctx context.Context) (NetworkSnapshot, error) {
 	rev, err := s.st.Rev(ctx)
 	if err != nil {
@@ -39,8 +48,28 @@ func (s *Service) Snapshot(ctx context.Context) (NetworkSnapshot, error) {
 		if err != nil {
 			return err
 		}
+		groups, err := listRecords[model.SecurityGroup](tx, store.KindPrefix(store.KindSecurityGroup))
+		if err != nil {
+			return err
+		}
+		acls, err := listRecords[model.NetworkAcl](tx, store.KindPrefix(store.KindNetworkAcl))
+		if err != nil {
+			return err
+		}
+		instances, err := listRecords[model.Instance](tx, store.KindPrefix(store.KindInstance))
+		if err != nil {
+			return err
+		}
+		enis, err := listRecords[model.NetworkInterface](tx, store.KindPrefix(store.KindENI))
+		if err != nil {
+			return err
+		}
 		out.Vpcs = derefAll(vpcs)
 		out.Subnets = derefAll(subnets)
+		out.SecurityGroups = derefAll(groups)
+		out.NetworkAcls = derefAll(acls)
+		out.Instances = derefAll(instances)
+		out.ENIs = derefAll(enis)
 		return nil
 	})
 	if err != nil {
@@ -110,4 +139,162 @@ func derefAll[T any](ps []*T) []T {
 		out = append(out, *p)
 	}
 	return out
+}
+
+// InstanceProgress is what one controller pass did to instances, each list
+// naming the instances whose kernel work is done.
+type InstanceProgress struct {
+	Running     []Ref // pending → running: namespace and eth0 are up
+	Stopped     []Ref // stopping → stopped: its processes are gone
+	Terminated  []Ref // shutting-down → terminated: its namespace is gone
+	UserDataRan []Ref // its UserData was started, so it never runs again
+}
+
+// AdvanceInstances records a controller pass's progress, all in one
+// transaction. Terminating an instance deletes its ENI (freeing the
+// address) and stamps TerminatedAt, from which it stays visible for an
+// hour. An instance that was deleted meanwhile, or is no longer in the
+// state the transition starts from, is left as it is: the call raced an
+// API call (a stop during pending, a terminate during stopping), and the
+// next pass sees the new state.
+func (s *Service) AdvanceInstances(ctx context.Context, p InstanceProgress) error {
+	now := s.now().UTC().Truncate(time.Second)
+	err := s.update(ctx, false, func(tx store.Tx) error {
+		steps := []struct {
+			refs []Ref
+			fn   func(tx store.Tx, i *model.Instance) (bool, error)
+		}{
+			{p.Running, func(_ store.Tx, i *model.Instance) (bool, error) {
+				if i.State != model.InstancePending {
+					return false, nil
+				}
+				i.State = model.InstanceRunning
+				i.StateReason, i.StateReasonMessage = "", ""
+				return true, nil
+			}},
+			{p.Stopped, func(_ store.Tx, i *model.Instance) (bool, error) {
+				if i.State != model.InstanceStopping {
+					return false, nil
+				}
+				i.State = model.InstanceStopped
+				i.ForceStop = false
+				return true, nil
+			}},
+			{p.Terminated, func(tx store.Tx, i *model.Instance) (bool, error) {
+				if i.State != model.InstanceShuttingDown {
+					return false, nil
+				}
+				if err := s.releaseInstanceENI(tx, i); err != nil {
+					return false, err
+				}
+				i.State = model.InstanceTerminated
+				i.TerminatedAt = now
+				i.ForceStop = false
+				return true, nil
+			}},
+			{p.UserDataRan, func(_ store.Tx, i *model.Instance) (bool, error) {
+				if i.UserDataRan || i.State == model.InstanceTerminated {
+					return false, nil
+				}
+				i.UserDataRan = true
+				return true, nil
+			}},
+		}
+		for _, st := range steps {
+			for _, r := range st.refs {
+				key := instanceKey(r.Owner, r.ID)
+				i, found, err := getRecord[model.Instance](tx, key)
+				if err != nil {
+					return err
+				}
+				if !found {
+					continue
+				}
+				changed, err := st.fn(tx, i)
+				if err != nil {
+					return err
+				}
+				if changed {
+					if err := putRecord(tx, key, i); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("advance instances: %w", err)
+	}
+	return nil
+}
+
+// releaseInstanceENI deletes a terminated instance's primary ENI, if it is
+// still attached to that instance.
+func (s *Service) releaseInstanceENI(tx store.Tx, i *model.Instance) error {
+	if i.PrimaryENI == "" {
+		return nil
+	}
+	eni, found, err := getRecord[model.NetworkInterface](tx, eniKey(i.OwnerID, i.PrimaryENI))
+	if err != nil || !found || eni.InstanceID != i.ID {
+		return err
+	}
+	return s.deleteENI(tx, eni)
+}
+
+// PurgeTerminatedInstances deletes the records of instances terminated more
+// than an hour ago (they are already invisible to the API), with the
+// ClientToken records of launches none of whose instances remain, in one
+// transaction, and returns them.
+func (s *Service) PurgeTerminatedInstances(ctx context.Context) ([]Ref, error) {
+	var purged []Ref
+	err := s.update(ctx, false, func(tx store.Tx) error {
+		purged = nil
+		all, err := listRecords[model.Instance](tx, store.KindPrefix(store.KindInstance))
+		if err != nil {
+			return err
+		}
+		type token struct{ owner, token string }
+		tokens := map[token]bool{}
+		for _, i := range all {
+			if !s.expired(i) {
+				continue
+			}
+			if err := tx.Delete(instanceKey(i.OwnerID, i.ID)); err != nil {
+				return fmt.Errorf("delete instance %s: %w", i.ID, err)
+			}
+			if i.ClientToken != "" {
+				tokens[token{i.OwnerID, i.ClientToken}] = true
+			}
+			purged = append(purged, Ref{Owner: i.OwnerID, ID: i.ID})
+		}
+		for t := range tokens {
+			if err := dropSpentToken(tx, t.owner, t.token); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("purge terminated instances: %w", err)
+	}
+	return purged, nil
+}
+
+// dropSpentToken deletes a RunInstances ClientToken record once none of
+// the instances it launched is left.
+func dropSpentToken(tx store.Tx, owner, token string) error {
+	key := runTokenKey(owner, token)
+	tok, found, err := getRecord[runToken](tx, key)
+	if err != nil || !found {
+		return err
+	}
+	for _, id := range tok.InstanceIDs {
+		if _, err := tx.Get(instanceKey(owner, id)); err == nil {
+			return nil
+		} else if !isNotFound(err) {
+			return fmt.Errorf("get instance %s: %w", id, err)
+		}
+	}
+	return tx.Delete(key)
 }

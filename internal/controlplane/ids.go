@@ -22,6 +22,9 @@ type idKind struct {
 	notFoundCode  string // "InvalidVpcID.NotFound"
 	notFoundOne   string // format with one %s: "The vpc ID '%s' does not exist"
 	notFoundMany  string // format with one %s (ids joined by ", "): "The vpc IDs '%s' do not exist"
+	// bareMalformed drops the `(expecting "<prefix>-...")` hint, as EC2
+	// does for instance ids: `Invalid id: "i-xyz"`.
+	bareMalformed bool
 }
 
 // The id kinds of the resources the control plane has so far.
@@ -58,6 +61,25 @@ var (
 		notFoundOne:   "The networkAcl ID '%s' does not exist",
 		notFoundMany:  "The networkAcl IDs '%s' do not exist",
 	}
+	idInstance = idKind{
+		prefix:        model.PrefixInstance,
+		storeKind:     store.KindInstance,
+		malformedCode: "InvalidInstanceID.Malformed",
+		notFoundCode:  "InvalidInstanceID.NotFound",
+		notFoundOne:   "The instance ID '%s' does not exist",
+		notFoundMany:  "The instance IDs '%s' do not exist",
+		bareMalformed: true,
+	}
+	// EC2 spells the Malformed code of network interfaces with "Id" and
+	// the NotFound code with "ID".
+	idENI = idKind{
+		prefix:        model.PrefixNetworkInterface,
+		storeKind:     store.KindENI,
+		malformedCode: "InvalidNetworkInterfaceId.Malformed",
+		notFoundCode:  "InvalidNetworkInterfaceID.NotFound",
+		notFoundOne:   "The networkInterface ID '%s' does not exist",
+		notFoundMany:  "The networkInterface IDs '%s' do not exist",
+	}
 )
 
 // check returns the kind's Malformed error if id is not a well-formed id of
@@ -65,6 +87,9 @@ var (
 func (k idKind) check(id string) error {
 	if model.ValidID(k.prefix, id) {
 		return nil
+	}
+	if k.bareMalformed {
+		return awsapi.Errorf(k.malformedCode, "Invalid id: \"%s\"", id)
 	}
 	return awsapi.Errorf(k.malformedCode, "Invalid id: \"%s\" (expecting \"%s-...\")", id, k.prefix)
 }

@@ -59,3 +59,6 @@ func unmarshalRecord(kv store.KV, v any) error {
 	}
 	return nil
 }
+
+// isNotFound reports whether err is the store's "no such key".
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

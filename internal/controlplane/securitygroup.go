@@ -324,12 +324,6 @@ func (s *Service) DeleteSecurityGroup(ctx context.Context, account string, in De
 	return id, nil
 }
 
-// checkGroupUnused returns DependencyViolation while a network interface
-// uses g. There are no network interfaces yet.
-func (s *Service) checkGroupUnused(tx store.ReadTx, g *model.SecurityGroup) error {
-	return nil
-}
-
 // referencesGroup reports whether any rule of g names group id as its peer.
 func referencesGroup(g *model.SecurityGroup, id string) bool {
 	for _, rules := range [][]model.SecurityGroupRule{g.Ingress, g.Egress} {

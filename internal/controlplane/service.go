@@ -19,6 +19,23 @@ type Config struct {
 	Zones  []model.Zone
 	Logger *slog.Logger
 	Now    func() time.Time // nil means time.Now
+	// ConsoleLogs reads the console logs GetConsoleOutput returns; nil
+	// answers every instance with an empty output.
+	ConsoleLogs ConsoleLogs
+	// InstanceQuota is how many instances an account may have pending,
+	// running or stopping at once (0 means DefaultInstanceQuota).
+	InstanceQuota int
+}
+
+// DefaultInstanceQuota is EC2's long-standing default On-Demand instance
+// limit.
+const DefaultInstanceQuota = 20
+
+// ConsoleLogs reads an instance's console log: the output of its UserData,
+// which the supervisor writes outside the store. A log that does not exist
+// yet is fs.ErrNotExist (or an empty log).
+type ConsoleLogs interface {
+	ConsoleLog(ctx context.Context, instanceID string) ([]byte, error)
 }
 
 // Service runs the operations of one region against one store.
@@ -28,6 +45,8 @@ type Service struct {
 	zones  []model.Zone
 	log    *slog.Logger
 	now    func() time.Time
+	logs   ConsoleLogs
+	quota  int
 }
 
 // New returns a Service.
@@ -38,7 +57,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Region == "" || len(cfg.Zones) == 0 {
 		return nil, errors.New("controlplane: region and zones are required")
 	}
-	s := &Service{st: cfg.Store, region: cfg.Region, zones: cfg.Zones, log: cfg.Logger, now: cfg.Now}
+	s := &Service{st: cfg.Store, region: cfg.Region, zones: cfg.Zones, log: cfg.Logger, now: cfg.Now, logs: cfg.ConsoleLogs, quota: cfg.InstanceQuota}
+	if s.quota <= 0 {
+		s.quota = DefaultInstanceQuota
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

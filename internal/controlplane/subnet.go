@@ -90,18 +90,6 @@ func vpcSubnets(tx store.ReadTx, account, vpcID string) ([]*model.Subnet, error)
 	return out, nil
 }
 
-// subnetAddressesInUse counts the subnet's addresses taken by network
-// interfaces. Hook: there are no ENIs yet, so it is 0 today.
-func (s *Service) subnetAddressesInUse(tx store.ReadTx, sn *model.Subnet) (int, error) {
-	return 0, nil
-}
-
-// checkSubnetDeletable returns DependencyViolation while anything (an ENI,
-// an endpoint, an NLB node) still uses the subnet. Hook: nothing can yet.
-func (s *Service) checkSubnetDeletable(tx store.ReadTx, sn *model.Subnet) error {
-	return nil
-}
-
 // describeSubnet derives the API view of a stored subnet.
 func (s *Service) describeSubnet(tx store.ReadTx, sn *model.Subnet) (Subnet, error) {
 	p, err := netip.ParsePrefix(sn.CidrBlock)

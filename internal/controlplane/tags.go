@@ -102,10 +102,12 @@ func newTaggable[T any, PT interface {
 // taggables is every kind CreateTags, DeleteTags and DescribeTags reach,
 // keyed by id prefix. A new taggable resource kind is one line here.
 var taggables = map[string]taggable{
-	model.PrefixVpc:           newTaggable[model.Vpc]("vpc", store.KindVpc, idVpc),
-	model.PrefixSubnet:        newTaggable[model.Subnet]("subnet", store.KindSubnet, idSubnet),
-	model.PrefixSecurityGroup: newTaggable[model.SecurityGroup]("security-group", store.KindSecurityGroup, idSecurityGroup),
-	model.PrefixNetworkAcl:    newTaggable[model.NetworkAcl]("network-acl", store.KindNetworkAcl, idNetworkAcl),
+	model.PrefixVpc:              newTaggable[model.Vpc]("vpc", store.KindVpc, idVpc),
+	model.PrefixSubnet:           newTaggable[model.Subnet]("subnet", store.KindSubnet, idSubnet),
+	model.PrefixSecurityGroup:    newTaggable[model.SecurityGroup]("security-group", store.KindSecurityGroup, idSecurityGroup),
+	model.PrefixNetworkAcl:       newTaggable[model.NetworkAcl]("network-acl", store.KindNetworkAcl, idNetworkAcl),
+	model.PrefixInstance:         newTaggable[model.Instance]("instance", store.KindInstance, idInstance),
+	model.PrefixNetworkInterface: newTaggable[model.NetworkInterface]("network-interface", store.KindENI, idENI),
 }
 
 // taggableOf returns the kind of a resource id, or InvalidID ("The ID 'x'

@@ -22,6 +22,8 @@ const (
 	PrefixInstance          = "i"
 	PrefixReservation       = "r"
 	PrefixNetworkInterface  = "eni"
+	PrefixENIAttachment     = "eni-attach"
+	PrefixELAAttachment     = "ela-attach" // attachment of a requester-managed ENI
 )
 
 // NewID returns "<prefix>-<17 lowercase hex>", the modern AWS id form.

@@ -10,6 +10,8 @@ const (
 	KindSubnet        = "subnet"
 	KindSecurityGroup = "sg"
 	KindNetworkAcl    = "acl"
+	KindInstance      = "instance"
+	KindENI           = "eni"
 	// KindIndex holds secondary indexes: "index/<name>/<value>" → primary key.
 	KindIndex = "index"
 	// KindMeta holds records about the store's own deployment, not about

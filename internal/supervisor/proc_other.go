@@ -1,0 +1,20 @@
+//go:build !linux
+
+package supervisor
+
+import (
+	"errors"
+	"runtime"
+	"syscall"
+)
+
+var errNotLinux = errors.New("supervisor needs Linux, not " + runtime.GOOS)
+
+func readStat(pid int) (procStat, error)            { return procStat{}, errNotLinux }
+func procNetNS(pid int) (uint64, error)             { return 0, errNotLinux }
+func nsInode(name string) (uint64, error)           { return 0, errNotLinux }
+func readBootID() (string, error)                   { return "", errNotLinux }
+func hostNetNS() (map[uint64]bool, error)           { return nil, errNotLinux }
+func scanNamespaces(map[uint64]bool) ([]int, error) { return nil, errNotLinux }
+func signalIn(int, map[uint64]bool, syscall.Signal) {}
+func sysProcAttr() *syscall.SysProcAttr             { return nil }
