@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -42,6 +43,13 @@ func (b *fakeBackend) ListAccounts(ctx context.Context) ([]admin.Account, error)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.accts, b.fail
+}
+
+func (b *fakeBackend) ConsoleOutput(ctx context.Context, id string) (admin.ConsoleOutput, error) {
+	if id != "i-0123456789abcdef0" {
+		return admin.ConsoleOutput{}, fmt.Errorf("no instance %s", id)
+	}
+	return admin.ConsoleOutput{InstanceID: id, Output: "hello from userdata\n"}, nil
 }
 
 func (b *fakeBackend) Status(ctx context.Context) (admin.Status, error) {

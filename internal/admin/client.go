@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -49,6 +51,13 @@ func (c *Client) ListAccounts(ctx context.Context) ([]Account, error) {
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var out Status
 	err := c.do(ctx, http.MethodGet, pathStatus, nil, &out)
+	return out, err
+}
+
+// ConsoleOutput returns an instance's console log.
+func (c *Client) ConsoleOutput(ctx context.Context, instanceID string) (ConsoleOutput, error) {
+	var out ConsoleOutput
+	err := c.do(ctx, http.MethodGet, strings.Replace(pathConsole, "{id}", url.PathEscape(instanceID), 1), nil, &out)
 	return out, err
 }
 

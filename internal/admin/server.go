@@ -28,6 +28,8 @@ type Backend interface {
 	CreateAccount(ctx context.Context, name string) (CreatedAccount, error)
 	ListAccounts(ctx context.Context) ([]Account, error)
 	Status(ctx context.Context) (Status, error)
+	// ConsoleOutput returns the console log of an instance of any account.
+	ConsoleOutput(ctx context.Context, instanceID string) (ConsoleOutput, error)
 }
 
 // Listen creates the admin socket at path with mode SocketMode. A socket
@@ -130,6 +132,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+pathStatus, func(w http.ResponseWriter, r *http.Request) {
 		st, err := s.backend.Status(r.Context())
 		s.reply(w, r, st, err)
+	})
+	mux.HandleFunc("GET "+pathConsole, func(w http.ResponseWriter, r *http.Request) {
+		out, err := s.backend.ConsoleOutput(r.Context(), r.PathValue("id"))
+		s.reply(w, r, out, err)
 	})
 	return mux
 }

@@ -6,7 +6,14 @@ import "time"
 const (
 	pathAccounts = "/v1/accounts"
 	pathStatus   = "/v1/status"
+	pathConsole  = "/v1/instances/{id}/console"
 )
+
+// ConsoleOutput is an instance's console log, as GetConsoleOutput reads it.
+type ConsoleOutput struct {
+	InstanceID string `json:"instanceId"`
+	Output     string `json:"output"`
+}
 
 // CreateAccountRequest asks for a new account.
 type CreateAccountRequest struct {

@@ -61,6 +61,7 @@ func newRoot(e env) *cobra.Command {
 		newServerCmd(e),
 		newAccountsCmd(e),
 		newStatusCmd(e),
+		newConsoleOutputCmd(e),
 		newDemoCmd(),
 		newExecCmd(e),
 		newNetnsExecCmd(e),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,6 +34,13 @@ func (b *fakeBackend) ListAccounts(ctx context.Context) ([]admin.Account, error)
 		{AccountID: "000000000000", Name: "default", AccessKeyIDs: []string{"test"}, Created: created},
 		{AccountID: "123456789012", AccessKeyIDs: []string{"AKIAIOSFODNN7EXAMPLE"}, Created: created.Add(time.Hour)},
 	}, nil
+}
+
+func (b *fakeBackend) ConsoleOutput(ctx context.Context, id string) (admin.ConsoleOutput, error) {
+	if id != "i-0123456789abcdef0" {
+		return admin.ConsoleOutput{}, fmt.Errorf("no instance %s", id)
+	}
+	return admin.ConsoleOutput{InstanceID: id, Output: "hello from userdata\n"}, nil
 }
 
 func (b *fakeBackend) Status(ctx context.Context) (admin.Status, error) {
@@ -226,6 +234,35 @@ Namespaces:       plk-vpc-0aaaaaaaaaaaaaaaa
 `
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestConsoleOutput(t *testing.T) {
+	dir := serve(t, &fakeBackend{})
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{args: []string{"console-output", "i-0123456789abcdef0", "--data-dir", dir}, want: "hello from userdata\n"},
+		{args: []string{"console-output", "i-0123456789abcdef1", "--data-dir", dir}, wantErr: "no instance i-0123456789abcdef1"},
+		{args: []string{"console-output", "vpc-0123456789abcdef0", "--data-dir", dir}, wantErr: "invalid instance id"},
+	}
+	for _, tt := range tests {
+		got, err := run(t, env{}, tt.args...)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: error %v, want one containing %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: %v", tt.args, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%v mismatch (-want +got):\n%s", tt.args, diff)
+		}
 	}
 }
 

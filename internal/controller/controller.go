@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -14,8 +13,9 @@ import (
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/metrics"
-	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
+	"github.com/privlink/privlink/internal/supervisor"
+	"github.com/privlink/privlink/internal/vpcdns"
 )
 
 // dataPlane applies a node's complete desired configuration.
@@ -23,11 +23,28 @@ type dataPlane interface {
 	Set(ctx context.Context, cfg dataplane.Config) error
 }
 
-// desiredState is the control plane as the controller sees it: every VPC and
-// subnet across accounts, read consistently, and the status write-back.
+// desiredState is the control plane as the controller sees it: the network
+// of every account, read consistently, and the status write-back.
 type desiredState interface {
 	Snapshot(ctx context.Context) (controlplane.NetworkSnapshot, error)
 	MarkAvailable(ctx context.Context, vpcs, subnets []controlplane.Ref) error
+	AdvanceInstances(ctx context.Context, p controlplane.InstanceProgress) error
+}
+
+// purger deletes the records of instances terminated long ago.
+type purger interface {
+	PurgeTerminatedInstances(ctx context.Context) ([]controlplane.Ref, error)
+}
+
+// workloadSupervisor runs the instances' UserData: supervisor.Supervisor.
+type workloadSupervisor interface {
+	Set(ctx context.Context, ws []supervisor.Workload) error
+	Forget(ctx context.Context, id string) error
+}
+
+// resolver serves the VPCs' DNS: vpcdns.Server.
+type resolver interface {
+	Set(ctx context.Context, cfg vpcdns.Config) error
 }
 
 // changes is the store's change feed.
@@ -42,10 +59,14 @@ const (
 	DefaultDebounce   = 20 * time.Millisecond
 	DefaultMinBackoff = 250 * time.Millisecond
 	DefaultMaxBackoff = 10 * time.Second
+	DefaultPurge      = time.Minute
 )
 
 // watchedKinds are the store kinds whose changes trigger a pass.
-var watchedKinds = []string{store.KindVpc, store.KindSubnet}
+var watchedKinds = []string{
+	store.KindVpc, store.KindSubnet, store.KindSecurityGroup, store.KindNetworkAcl,
+	store.KindInstance, store.KindENI,
+}
 
 // Config configures a Controller.
 type Config struct {
@@ -55,6 +76,17 @@ type Config struct {
 	Changes changes
 	// DataPlane applies the configuration. Required.
 	DataPlane dataPlane
+	// Supervisor runs the instances' UserData and kills their processes
+	// on stop and terminate; nil runs nothing (tests).
+	Supervisor workloadSupervisor
+	// Resolver serves each VPC's DNS at base+2; nil serves none (tests).
+	Resolver resolver
+	// Purger deletes the records of instances terminated long ago, every
+	// Purge; nil never purges.
+	Purger purger
+	// Region names the instances' private DNS names
+	// (model.PrivateDNSName). Required.
+	Region string
 	// Prefix is the namespace prefix the controller works under: "plk-"
 	// in the daemon, a testenv prefix in tests. A VPC's router namespace
 	// is Prefix + VPC id, which for "plk-" is model.NamespaceName.
@@ -78,32 +110,47 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait before retrying a failed
 	// pass; it doubles with each failure in a row. 0 means the defaults.
 	MinBackoff, MaxBackoff time.Duration
+	// Purge is the period of PurgeTerminatedInstances. 0 means
+	// DefaultPurge.
+	Purge time.Duration
 }
 
 // Status is the outcome of the controller's passes so far.
 type Status struct {
 	// Reconciled reports whether a pass has succeeded.
 	Reconciled bool
-	// Vpcs, Subnets and Namespaces are what the last successful pass
-	// configured.
-	Vpcs, Subnets int
-	Namespaces    []string
+	// Vpcs, Subnets, Instances and Namespaces are what the last pass
+	// whose data-plane Set succeeded configured; Namespaces holds the
+	// routers' and the hosts'.
+	Vpcs, Subnets, Instances int
+	Namespaces               []string
 	// LastError is the error of the last pass, or "" if it succeeded.
 	LastError string
 }
 
-// Controller reconciles VPCs and subnets into router namespaces and bridges.
+// Controller reconciles VPCs, subnets, instances, security groups and
+// network ACLs into namespaces, bridges, veths and nftables rules, UserData
+// into processes, and VPCs into resolvers.
 type Controller struct {
 	state    desiredState
 	changes  changes
 	dp       dataPlane
+	sup      workloadSupervisor
+	resolver resolver
+	purger   purger
 	prefix   string
 	owner    string
+	region   string
 	log      *slog.Logger
 	resync   time.Duration
 	debounce time.Duration
 	minBack  time.Duration
 	maxBack  time.Duration
+	purge    time.Duration
+
+	// lastPurge is when the pass last purged; only the Run goroutine
+	// touches it.
+	lastPurge time.Time
 
 	passes   *metrics.Counter
 	failures *metrics.Counter
@@ -125,17 +172,25 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Owner == "" {
 		return nil, errors.New("controller: empty owner")
 	}
+	if cfg.Region == "" {
+		return nil, errors.New("controller: empty region")
+	}
 	c := &Controller{
 		state:    cfg.State,
 		changes:  cfg.Changes,
 		dp:       cfg.DataPlane,
+		sup:      cfg.Supervisor,
+		resolver: cfg.Resolver,
+		purger:   cfg.Purger,
 		prefix:   cfg.Prefix,
 		owner:    cfg.Owner,
+		region:   cfg.Region,
 		log:      cfg.Logger,
 		resync:   orDefault(cfg.Resync, DefaultResync),
 		debounce: orDefault(cfg.Debounce, DefaultDebounce),
 		minBack:  orDefault(cfg.MinBackoff, DefaultMinBackoff),
 		maxBack:  orDefault(cfg.MaxBackoff, DefaultMaxBackoff),
+		purge:    orDefault(cfg.Purge, DefaultPurge),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -326,116 +381,112 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("read desired state: %w", err)
 	}
-	d := buildConfig(c.prefix, c.owner, snap.Vpcs, snap.Subnets)
+	d := buildConfig(c.prefix, c.owner, c.region, snap)
 	for _, s := range d.skipped {
-		c.log.WarnContext(ctx, "controller: subnet not configured", "subnet", s.id, "vpc", s.vpcID, "reason", s.reason)
-	}
-	if err := c.dp.Set(ctx, d.cfg); err != nil {
-		return fmt.Errorf("data plane: %w", err)
+		c.log.WarnContext(ctx, "controller: "+s.kind+" not configured", "id", s.id, "vpc", s.vpcID, "reason", s.reason)
 	}
 
-	namespaces := make([]string, len(d.cfg.Routers))
-	for i, r := range d.cfg.Routers {
-		namespaces[i] = r.Namespace
+	// Each step runs even if an earlier one failed, so that one failing
+	// component does not starve the others; the pass then fails and is
+	// retried with backoff. Only what depends on a step waits for it.
+	var errs []error
+	kernelErr := c.dp.Set(ctx, d.cfg)
+	if kernelErr != nil {
+		errs = append(errs, fmt.Errorf("data plane: %w", kernelErr))
+	} else {
+		c.configured(snap, d)
+	}
+
+	// The supervisor kills the processes of stopping and shutting-down
+	// instances while their namespaces still exist, and starts UserData in
+	// the namespaces just configured.
+	supervisorOK := true
+	if c.sup != nil {
+		if err := c.sup.Set(ctx, d.workloads(kernelErr == nil)); err != nil {
+			supervisorOK = false
+			errs = append(errs, fmt.Errorf("supervisor: %w", err))
+		}
+	}
+	// Then the namespaces of shutting-down instances go.
+	terminatedOK := false
+	if drop := d.terminating(); supervisorOK && len(drop) > 0 {
+		if err := c.dp.Set(ctx, withoutHosts(d.cfg, drop)); err != nil {
+			errs = append(errs, fmt.Errorf("data plane: %w", err))
+		} else {
+			terminatedOK = true
+		}
+	}
+	if c.resolver != nil {
+		if err := c.resolver.Set(ctx, d.dns); err != nil {
+			errs = append(errs, fmt.Errorf("vpc dns: %w", err))
+		}
+	}
+
+	// Write back what the kernel and the supervisor now have.
+	if p := d.progress(kernelErr == nil, supervisorOK, terminatedOK); !emptyProgress(p) {
+		if err := c.state.AdvanceInstances(ctx, p); err != nil {
+			errs = append(errs, err)
+		} else {
+			logRefs(ctx, c.log, "instance running", p.Running)
+			logRefs(ctx, c.log, "instance stopped", p.Stopped)
+			logRefs(ctx, c.log, "instance terminated", p.Terminated)
+		}
+	}
+	if kernelErr == nil && len(d.pendingVpcs)+len(d.pendingSubnets) > 0 {
+		if err := c.state.MarkAvailable(ctx, d.pendingVpcs, d.pendingSubnets); err != nil {
+			errs = append(errs, err)
+		} else {
+			logRefs(ctx, c.log, "vpc available", d.pendingVpcs)
+			logRefs(ctx, c.log, "subnet available", d.pendingSubnets)
+		}
+	}
+	c.purgeTerminated(ctx)
+	return errors.Join(errs...)
+}
+
+// configured records what a pass whose data-plane Set succeeded configured.
+func (c *Controller) configured(snap controlplane.NetworkSnapshot, d desired) {
+	namespaces := make([]string, 0, len(d.cfg.Routers)+len(d.cfg.Hosts))
+	for _, r := range d.cfg.Routers {
+		namespaces = append(namespaces, r.Namespace)
+	}
+	for _, h := range d.cfg.Hosts {
+		namespaces = append(namespaces, h.Namespace)
 	}
 	c.managed.Set(float64(len(namespaces)))
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.status.Reconciled = true
-	c.status.Vpcs, c.status.Subnets, c.status.Namespaces = len(snap.Vpcs), d.subnets, namespaces
-	c.mu.Unlock()
-
-	// The kernel is configured: advance what was pending.
-	if len(d.pendingVpcs)+len(d.pendingSubnets) == 0 {
-		return nil
-	}
-	if err := c.state.MarkAvailable(ctx, d.pendingVpcs, d.pendingSubnets); err != nil {
-		return err
-	}
-	for _, r := range d.pendingVpcs {
-		c.log.InfoContext(ctx, "vpc available", "vpc", r.ID)
-	}
-	for _, r := range d.pendingSubnets {
-		c.log.InfoContext(ctx, "subnet available", "subnet", r.ID)
-	}
-	return nil
+	c.status.Vpcs, c.status.Subnets, c.status.Instances = len(snap.Vpcs), d.subnets, len(d.cfg.Hosts)
+	c.status.Namespaces = namespaces
 }
 
-// desired is the data-plane config for a set of VPCs and subnets, with the
-// resources whose state the controller advances once it is applied.
-type desired struct {
-	cfg            dataplane.Config
-	subnets        int // subnets configured
-	pendingVpcs    []controlplane.Ref
-	pendingSubnets []controlplane.Ref
-	skipped        []skippedSubnet
-}
-
-// skippedSubnet is a subnet that cannot be configured. The control plane
-// validates every subnet, so this is a bug or a damaged record; the
-// controller configures everything else rather than nothing.
-type skippedSubnet struct {
-	id, vpcID, reason string
-}
-
-// buildConfig computes the data-plane config for owner: one router
-// namespace (prefix + VPC id) per VPC, with one bridge per subnet that carries the
-// subnet's first address (.1) with the subnet's prefix length. Routers are
-// in VPC id order, bridges in subnet id order.
-func buildConfig(prefix, owner string, vpcs []model.Vpc, subnets []model.Subnet) desired {
-	d := desired{cfg: dataplane.Config{Prefix: prefix, Owner: owner}}
-	vpcs = slices.Clone(vpcs)
-	slices.SortFunc(vpcs, func(a, b model.Vpc) int { return strings.Compare(a.ID, b.ID) })
-	subnets = slices.Clone(subnets)
-	slices.SortFunc(subnets, func(a, b model.Subnet) int { return strings.Compare(a.ID, b.ID) })
-
-	byVpc := make(map[string][]model.Subnet, len(vpcs))
-	for _, s := range subnets {
-		byVpc[s.VpcID] = append(byVpc[s.VpcID], s)
+// purgeTerminated deletes, once every Purge, the records of instances
+// terminated long ago, and what the supervisor keeps of them. Failures are
+// logged; the next period retries.
+func (c *Controller) purgeTerminated(ctx context.Context) {
+	if c.purger == nil || (!c.lastPurge.IsZero() && time.Since(c.lastPurge) < c.purge) {
+		return
 	}
-	known := make(map[string]bool, len(vpcs))
-	for _, v := range vpcs {
-		known[v.ID] = true
-		r := dataplane.Router{Namespace: prefix + v.ID}
-		for _, s := range byVpc[v.ID] {
-			addr, err := routerAddress(s.CidrBlock)
-			switch {
-			case err != nil:
-				d.skipped = append(d.skipped, skippedSubnet{s.ID, s.VpcID, err.Error()})
-				continue
-			case s.BridgeName == "":
-				d.skipped = append(d.skipped, skippedSubnet{s.ID, s.VpcID, "no bridge name recorded"})
-				continue
-			}
-			r.Bridges = append(r.Bridges, dataplane.Bridge{Name: s.BridgeName, Address: addr})
-			d.subnets++
-			if s.State == model.StatePending {
-				d.pendingSubnets = append(d.pendingSubnets, controlplane.Ref{Owner: s.OwnerID, ID: s.ID})
-			}
-		}
-		d.cfg.Routers = append(d.cfg.Routers, r)
-		if v.State == model.StatePending {
-			d.pendingVpcs = append(d.pendingVpcs, controlplane.Ref{Owner: v.OwnerID, ID: v.ID})
-		}
-	}
-	for _, s := range subnets {
-		if !known[s.VpcID] {
-			d.skipped = append(d.skipped, skippedSubnet{s.ID, s.VpcID, "its VPC does not exist"})
-		}
-	}
-	return d
-}
-
-// routerAddress returns the router's address on a subnet: the subnet's
-// first address after the network address, with the subnet's length.
-func routerAddress(cidr string) (netip.Prefix, error) {
-	p, err := netip.ParsePrefix(cidr)
+	c.lastPurge = time.Now()
+	purged, err := c.purger.PurgeTerminatedInstances(ctx)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("cidr block %q: %w", cidr, err)
+		c.log.WarnContext(ctx, "controller: purge terminated instances", "err", err)
+		return
 	}
-	p = p.Masked()
-	a := p.Addr().Next()
-	if !a.IsValid() || !p.Contains(a) {
-		return netip.Prefix{}, fmt.Errorf("cidr block %q has no router address", cidr)
+	for _, r := range purged {
+		c.log.InfoContext(ctx, "terminated instance purged", "instance", r.ID)
+		if c.sup == nil {
+			continue
+		}
+		if err := c.sup.Forget(ctx, r.ID); err != nil {
+			c.log.WarnContext(ctx, "controller: forget the workload of a purged instance", "instance", r.ID, "err", err)
+		}
 	}
-	return netip.PrefixFrom(a, p.Bits()), nil
+}
+
+func logRefs(ctx context.Context, log *slog.Logger, msg string, refs []controlplane.Ref) {
+	for _, r := range refs {
+		log.InfoContext(ctx, msg, "id", r.ID, "owner", r.Owner)
+	}
 }

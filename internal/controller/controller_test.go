@@ -27,18 +27,30 @@ import (
 // fakeState is an in-memory control plane with a change feed: every
 // mutation bumps the revision and sends one event to every watcher.
 type fakeState struct {
-	mu       sync.Mutex
-	vpcs     map[string]model.Vpc
-	subnets  map[string]model.Subnet
-	rev      int64
-	watchers map[chan store.Event]bool
+	mu        sync.Mutex
+	vpcs      map[string]model.Vpc
+	subnets   map[string]model.Subnet
+	groups    map[string]model.SecurityGroup
+	acls      map[string]model.NetworkAcl
+	instances map[string]model.Instance
+	enis      map[string]model.NetworkInterface
+	// purgeable are the ids PurgeTerminatedInstances removes next.
+	purgeable []string
+	log       *callLog // if set, records AdvanceInstances
+	rev       int64
+	watchers  map[chan store.Event]bool
 	// compactOnce makes the next Watch fail with store.ErrCompacted.
 	compactOnce bool
 	listErr     error
 }
 
 func newFakeState() *fakeState {
-	return &fakeState{vpcs: map[string]model.Vpc{}, subnets: map[string]model.Subnet{}, watchers: map[chan store.Event]bool{}}
+	return &fakeState{
+		vpcs: map[string]model.Vpc{}, subnets: map[string]model.Subnet{},
+		groups: map[string]model.SecurityGroup{}, acls: map[string]model.NetworkAcl{},
+		instances: map[string]model.Instance{}, enis: map[string]model.NetworkInterface{},
+		watchers: map[chan store.Event]bool{},
+	}
 }
 
 func (f *fakeState) Snapshot(ctx context.Context) (controlplane.NetworkSnapshot, error) {
@@ -49,9 +61,13 @@ func (f *fakeState) Snapshot(ctx context.Context) (controlplane.NetworkSnapshot,
 	}
 	// Map order: the controller must not depend on the order it gets.
 	return controlplane.NetworkSnapshot{
-		Rev:     f.rev,
-		Vpcs:    slices.Collect(maps.Values(f.vpcs)),
-		Subnets: slices.Collect(maps.Values(f.subnets)),
+		Rev:            f.rev,
+		Vpcs:           slices.Collect(maps.Values(f.vpcs)),
+		Subnets:        slices.Collect(maps.Values(f.subnets)),
+		SecurityGroups: slices.Collect(maps.Values(f.groups)),
+		NetworkAcls:    slices.Collect(maps.Values(f.acls)),
+		Instances:      slices.Collect(maps.Values(f.instances)),
+		ENIs:           slices.Collect(maps.Values(f.enis)),
 	}, nil
 }
 
@@ -169,6 +185,7 @@ const (
 	// dpOwner is the owner id of the controller's namespaces.
 	dpOwner = "0123456789abcdef"
 	owner   = "111111111111" // the account
+	region  = "us-east-1"
 	vpcA    = "vpc-0aaaaaaaaaaaaaaaa"
 	vpcB    = "vpc-0bbbbbbbbbbbbbbbb"
 	subnet1 = "subnet-01111111111111111"
@@ -199,11 +216,22 @@ type harness struct {
 
 func start(t *testing.T, st *fakeState, dp *dataplane.Fake) *harness {
 	t.Helper()
+	return startWith(t, st, dp, nil)
+}
+
+// startWith is start with a hook that completes the controller's Config
+// (a supervisor, a resolver, a wrapped data plane).
+func startWith(t *testing.T, st *fakeState, dp *dataplane.Fake, configure func(*controller.Config)) *harness {
+	t.Helper()
 	h := &harness{t: t, state: st, dp: dp, reg: metrics.NewRegistry()}
-	ctrl, err := controller.New(controller.Config{
-		State: st, Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner,
+	cfg := controller.Config{
+		State: st, Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner, Region: region,
 		Logger: slog.New(slog.DiscardHandler), Metrics: h.reg,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	ctrl, err := controller.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,11 +569,12 @@ func TestNewErrors(t *testing.T) {
 		name string
 		cfg  controller.Config
 	}{
-		{"no state", controller.Config{Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner}},
-		{"no changes", controller.Config{State: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner}},
-		{"no data plane", controller.Config{State: st, Changes: st, Prefix: prefix, Owner: dpOwner}},
-		{"no prefix", controller.Config{State: st, Changes: st, DataPlane: dp, Owner: dpOwner}},
-		{"no owner", controller.Config{State: st, Changes: st, DataPlane: dp, Prefix: prefix}},
+		{"no state", controller.Config{Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner, Region: region}},
+		{"no changes", controller.Config{State: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner, Region: region}},
+		{"no data plane", controller.Config{State: st, Changes: st, Prefix: prefix, Owner: dpOwner, Region: region}},
+		{"no prefix", controller.Config{State: st, Changes: st, DataPlane: dp, Owner: dpOwner, Region: region}},
+		{"no owner", controller.Config{State: st, Changes: st, DataPlane: dp, Prefix: prefix, Region: region}},
+		{"no region", controller.Config{State: st, Changes: st, DataPlane: dp, Prefix: prefix, Owner: dpOwner}},
 	}
 	for _, tt := range tests {
 		if _, err := controller.New(tt.cfg); err == nil {

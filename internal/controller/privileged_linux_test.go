@@ -66,7 +66,7 @@ func TestPrivilegedController(t *testing.T) {
 	}
 
 	ctrl, err := controller.New(controller.Config{
-		State: cp, Changes: st, DataPlane: dataplane.NewLinux(logger), Prefix: prefix, Owner: dpOwner, Logger: logger,
+		State: cp, Changes: st, DataPlane: dataplane.NewLinux(logger), Prefix: prefix, Owner: dpOwner, Region: "us-east-1", Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)

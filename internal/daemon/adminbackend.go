@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/privlink/privlink/internal/admin"
 	"github.com/privlink/privlink/internal/config"
@@ -21,6 +22,25 @@ type adminBackend struct {
 	store  store.Store
 	cp     *controlplane.Service
 	ctrl   *controller.Controller
+	// consoles reads instances' console logs (the UserData supervisor).
+	consoles controlplane.ConsoleLogs
+}
+
+// ConsoleOutput returns the console log of an instance of any account: the
+// admin socket is root's, so it is not bound to an account.
+func (s *adminBackend) ConsoleOutput(ctx context.Context, instanceID string) (admin.ConsoleOutput, error) {
+	snap, err := s.cp.Snapshot(ctx)
+	if err != nil {
+		return admin.ConsoleOutput{}, err
+	}
+	if !slices.ContainsFunc(snap.Instances, func(i model.Instance) bool { return i.ID == instanceID }) {
+		return admin.ConsoleOutput{}, fmt.Errorf("no instance %s", instanceID)
+	}
+	b, err := s.consoles.ConsoleLog(ctx, instanceID)
+	if err != nil {
+		return admin.ConsoleOutput{}, err
+	}
+	return admin.ConsoleOutput{InstanceID: instanceID, Output: string(b)}, nil
 }
 
 func (s *adminBackend) CreateAccount(ctx context.Context, name string) (admin.CreatedAccount, error) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -22,6 +23,8 @@ import (
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/store/boltstore"
+	"github.com/privlink/privlink/internal/supervisor"
+	"github.com/privlink/privlink/internal/vpcdns"
 )
 
 // NamespacePrefix is the prefix of every network namespace a daemon creates.
@@ -36,6 +39,20 @@ type DataPlane interface {
 	Set(ctx context.Context, cfg dataplane.Config) error
 }
 
+// Supervisor runs the instances' UserData and keeps their console logs:
+// supervisor.Supervisor in production, a fake in tests.
+type Supervisor interface {
+	Set(ctx context.Context, ws []supervisor.Workload) error
+	Forget(ctx context.Context, id string) error
+	ConsoleLog(ctx context.Context, id string) ([]byte, error)
+}
+
+// Resolver serves each VPC's DNS: vpcdns.Server in production, a fake in
+// tests.
+type Resolver interface {
+	Set(ctx context.Context, cfg vpcdns.Config) error
+}
+
 // Ready describes a daemon that has bound its sockets.
 type Ready struct {
 	// APIAddr is the bound address of the AWS API listener ("127.0.0.1:4566").
@@ -48,13 +65,23 @@ type Ready struct {
 type Option func(*options)
 
 type options struct {
-	dataPlane DataPlane
-	ready     func(Ready)
+	dataPlane  DataPlane
+	supervisor Supervisor
+	resolver   Resolver
+	ready      func(Ready)
 }
 
 // WithDataPlane replaces the Linux data plane, so that a daemon can run
 // without root against dataplane.Fake.
 func WithDataPlane(dp DataPlane) Option { return func(o *options) { o.dataPlane = dp } }
+
+// WithSupervisor replaces the UserData supervisor, which needs root and
+// real namespaces to start anything.
+func WithSupervisor(sup Supervisor) Option { return func(o *options) { o.supervisor = sup } }
+
+// WithResolver replaces the VPC DNS server, which opens its sockets inside
+// real namespaces.
+func WithResolver(r Resolver) Option { return func(o *options) { o.resolver = r } }
 
 // WithReady calls fn once the API listener and the admin socket are bound,
 // before Run serves anything.
@@ -101,7 +128,28 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		}
 	}()
 
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: cfg.Region, Zones: zones, Logger: logger.With("component", "controlplane")})
+	reg := metrics.NewRegistry()
+	// Long-lived components built here, besides those every daemon has.
+	var runners []func(context.Context) error
+	if o.supervisor == nil {
+		sup, err := newSupervisor(cfg.DataDir, logger.With("component", "supervisor"))
+		if err != nil {
+			return err
+		}
+		o.supervisor = sup
+		runners = append(runners, sup.Run)
+	}
+	if o.resolver == nil {
+		queries := reg.Counter("privlink_dns_queries_total", "DNS queries answered by the VPC resolvers, by rcode.", "rcode")
+		dns := vpcdns.New(logger.With("component", "vpcdns"), vpcdns.WithQueryCounter(queries))
+		o.resolver = dns
+		runners = append(runners, dns.Run)
+	}
+
+	cp, err := controlplane.New(controlplane.Config{
+		Store: st, Region: cfg.Region, Zones: zones, ConsoleLogs: o.supervisor,
+		Logger: logger.With("component", "controlplane"),
+	})
 	if err != nil {
 		return err
 	}
@@ -121,19 +169,22 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		logger.Info("created owner id", "owner", owner)
 	}
 
-	reg := metrics.NewRegistry()
 	reg.GaugeFunc("privlink_store_revision", "Current revision of the store.", func(ctx context.Context) (float64, error) {
 		rev, err := st.Rev(ctx)
 		return float64(rev), err
 	})
 	ctrl, err := controller.New(controller.Config{
-		State:     cp,
-		Changes:   st,
-		DataPlane: o.dataPlane,
-		Prefix:    NamespacePrefix,
-		Owner:     owner,
-		Logger:    logger.With("component", "controller"),
-		Metrics:   reg,
+		State:      cp,
+		Changes:    st,
+		DataPlane:  o.dataPlane,
+		Supervisor: o.supervisor,
+		Resolver:   o.resolver,
+		Purger:     cp,
+		Prefix:     NamespacePrefix,
+		Owner:      owner,
+		Region:     cfg.Region,
+		Logger:     logger.With("component", "controller"),
+		Metrics:    reg,
 	})
 	if err != nil {
 		return err
@@ -160,13 +211,16 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	backend := &adminBackend{cfg: cfg, zones: zones, listen: apiLn.Addr().String(), store: st, cp: cp, ctrl: ctrl}
+	backend := &adminBackend{cfg: cfg, zones: zones, listen: apiLn.Addr().String(), store: st, cp: cp, ctrl: ctrl, consoles: o.supervisor}
 	adminSrv := admin.NewServer(adminLn, backend, logger.With("component", "admin"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, httpSrv, apiLn) })
 	g.Go(func() error { return adminSrv.Run(gctx) })
 	g.Go(func() error { return ctrl.Run(gctx) })
+	for _, run := range runners {
+		g.Go(func() error { return run(gctx) })
+	}
 	logger.Info("privlink daemon running", "listen", apiLn.Addr().String(), "data_dir", cfg.DataDir, "owner", owner,
 		"region", cfg.Region, "zones", zoneNames(zones), "admin_socket", cfg.AdminSocketPath())
 	if o.ready != nil {
@@ -178,6 +232,21 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 	logger.Info("privlink daemon stopped; network namespaces stay in place")
 	return nil
+}
+
+// newSupervisor returns the UserData supervisor, which keeps its state
+// under <data-dir>/instances and re-executes this binary to enter
+// namespaces.
+func newSupervisor(dataDir string, logger *slog.Logger) (*supervisor.Supervisor, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: find the privlink binary: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Join(dataDir, "instances"))
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: %w", err)
+	}
+	return supervisor.New(supervisor.Config{StateDir: dir, Self: self, Logger: logger})
 }
 
 // prepareDataDir creates dir with mode 0700 if it is missing, and warns if

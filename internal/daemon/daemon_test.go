@@ -29,7 +29,9 @@ import (
 	"github.com/privlink/privlink/internal/config"
 	"github.com/privlink/privlink/internal/daemon"
 	"github.com/privlink/privlink/internal/dataplane"
+	"github.com/privlink/privlink/internal/supervisor"
 	"github.com/privlink/privlink/internal/testenv"
+	"github.com/privlink/privlink/internal/vpcdns"
 )
 
 // syncBuffer is a log sink that is safe for concurrent use.
@@ -48,6 +50,24 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// nopSupervisor and nopResolver stand in for the UserData supervisor and
+// the VPC DNS server, which need root and real namespaces.
+type nopSupervisor struct{}
+
+func (nopSupervisor) Set(context.Context, []supervisor.Workload) error   { return nil }
+func (nopSupervisor) Forget(context.Context, string) error               { return nil }
+func (nopSupervisor) ConsoleLog(context.Context, string) ([]byte, error) { return nil, nil }
+
+type nopResolver struct{}
+
+func (nopResolver) Set(context.Context, vpcdns.Config) error { return nil }
+
+// fakes are the options that run a daemon without root: dp as its data
+// plane, and no-op supervisor and resolver.
+func fakes(dp daemon.DataPlane) []daemon.Option {
+	return []daemon.Option{daemon.WithDataPlane(dp), daemon.WithSupervisor(nopSupervisor{}), daemon.WithResolver(nopResolver{})}
 }
 
 // running is a daemon started by start.
@@ -70,7 +90,7 @@ func start(t *testing.T, dataDir string, dp *dataplane.Fake) *running {
 	ready := make(chan daemon.Ready, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, cfg, logger, daemon.WithDataPlane(dp), daemon.WithReady(func(r daemon.Ready) { ready <- r }))
+		done <- daemon.Run(ctx, cfg, logger, append(fakes(dp), daemon.WithReady(func(r daemon.Ready) { ready <- r }))...)
 	}()
 	r := &running{logs: logs}
 	select {
@@ -279,9 +299,15 @@ func TestVpcLifecycle(t *testing.T) {
 	if diff := cmp.Diff([]string{ns}, got); diff != "" {
 		t.Errorf("namespaces mismatch (-want +got):\n%s", diff)
 	}
+	// The router with one bridge at 10.0.1.1/24, the resolver address
+	// (base+2) and the subnet's default network ACL.
 	ops := dp.Ops()
-	if len(ops) != 6 || ops[0] != "add netns "+ns || !strings.HasPrefix(ops[4], "add addr 10.0.1.1/24 on ") {
-		t.Errorf("ops = %q, want the namespace with one bridge at 10.0.1.1/24", ops)
+	bridgeAddr := slices.ContainsFunc(ops, func(op string) bool {
+		return strings.HasPrefix(op, "add addr 10.0.1.1/24 on ") && strings.HasSuffix(op, " in "+ns)
+	})
+	if len(ops) == 0 || ops[0] != "add netns "+ns || !bridgeAddr ||
+		!slices.Contains(ops, "add addr 10.0.0.2/32 on lo in "+ns) || !slices.Contains(ops, "apply acl in "+ns) {
+		t.Errorf("ops = %q, want the namespace with one bridge at 10.0.1.1/24, the resolver address and an ACL", ops)
 	}
 
 	// The kernel state survives a restart, and the new daemon adopts it.
@@ -354,7 +380,7 @@ func TestHealthzWaitsForController(t *testing.T) {
 	ready := make(chan daemon.Ready, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- daemon.Run(ctx, cfg, slog.New(slog.DiscardHandler), daemon.WithDataPlane(dp), daemon.WithReady(func(r daemon.Ready) { ready <- r }))
+		done <- daemon.Run(ctx, cfg, slog.New(slog.DiscardHandler), append(fakes(dp), daemon.WithReady(func(r daemon.Ready) { ready <- r }))...)
 	}()
 	r := <-ready
 	code, body := get(t, "http://"+r.APIAddr+"/healthz")
@@ -380,7 +406,7 @@ func TestRefusesSecondDaemon(t *testing.T) {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dir
-	err := daemon.Run(t.Context(), cfg, slog.New(slog.DiscardHandler), daemon.WithDataPlane(dataplane.NewFake()))
+	err := daemon.Run(t.Context(), cfg, slog.New(slog.DiscardHandler), fakes(dataplane.NewFake())...)
 	if !errors.Is(err, admin.ErrDaemonRunning) {
 		t.Errorf("second Run() = %v, want ErrDaemonRunning", err)
 	}
@@ -401,7 +427,7 @@ func TestStaleSocket(t *testing.T) {
 	if err := os.WriteFile(sock, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := daemon.Run(t.Context(), cfg, slog.New(slog.DiscardHandler), daemon.WithDataPlane(dataplane.NewFake()))
+	err := daemon.Run(t.Context(), cfg, slog.New(slog.DiscardHandler), fakes(dataplane.NewFake())...)
 	if err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("Run() with a file at the socket path = %v, want 'not a socket'", err)
 	}
@@ -426,7 +452,7 @@ func TestStaleSocket(t *testing.T) {
 func TestInvalidConfig(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = "relative"
-	err := daemon.Run(t.Context(), cfg, slog.New(slog.DiscardHandler), daemon.WithDataPlane(dataplane.NewFake()))
+	err := daemon.Run(t.Context(), cfg, slog.New(slog.DiscardHandler), fakes(dataplane.NewFake())...)
 	if err == nil || !strings.Contains(err.Error(), "config: data dir") {
 		t.Errorf("Run() = %v, want a config error", err)
 	}

@@ -135,3 +135,28 @@ func TestFakeCanceled(t *testing.T) {
 		t.Errorf("Set() with a canceled context applied %q", got)
 	}
 }
+
+func TestFakeHostStates(t *testing.T) {
+	f := NewFake()
+	base := "plktest-000000-"
+	for _, step := range hostSteps(base) {
+		f.Reset()
+		if step.before != nil {
+			step.before(t, fakeOutOfBand{f})
+		}
+		err := f.Set(t.Context(), step.cfg)
+		checkErr(t, step.name+": Set()", err, step.wantErr)
+		if diff := cmp.Diff(step.want, f.Ops()); diff != "" {
+			t.Errorf("%s: Set() ops mismatch (-want +got):\n%s", step.name, diff)
+		}
+		f.Reset()
+		if err := f.Set(t.Context(), step.cfg); err != nil || len(f.Ops()) != 0 {
+			t.Errorf("%s: Set() again = %v, applied %q; want nothing", step.name, err, f.Ops())
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.kernel) != 0 {
+		t.Errorf("fake kernel after the steps = %v, want it empty", sortedKeys(f.kernel))
+	}
+}

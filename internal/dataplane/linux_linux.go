@@ -4,81 +4,130 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net"
-	"net/netip"
 	"os"
-	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/privlink/privlink/internal/dataplane/netns"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Linux is the data plane on the host's kernel. It works through netlink
 // handles opened in each namespace, and switches threads into a namespace
-// only to create it or to touch its /proc/sys/net. Its methods are safe for
-// concurrent use; Set calls are serialised.
+// only to create it, to touch its /proc/sys/net or to open a socket in it.
+// Its methods are safe for concurrent use; Set calls are serialised.
+//
+// Reading a namespace back from the kernel costs a dozen netlink round
+// trips and a thread switch, which adds up over thousands of namespaces.
+// So Linux remembers, per namespace, the identity of the namespace (see
+// netns.ID), the part of the Config that decides it and the state it left
+// it in, and between full resyncs (see FullResyncEvery) trusts that state
+// for every namespace whose config and identity did not change.
 type Linux struct {
-	logger *slog.Logger
-	mu     sync.Mutex
+	logger          *slog.Logger
+	fullResyncEvery time.Duration
+
+	// opens counts the namespaces opened with a netlink handle (reads
+	// and changes), reads the namespaces read back. Tests use them to
+	// prove the cheap path cheap.
+	opens, reads atomic.Int64
+	// now is the clock of the full resyncs; tests replace it.
+	now func() time.Time
+
+	mu sync.Mutex
+	// The fields below are guarded by mu.
+	cache     *cache
+	lastFull  time.Time
+	forceFull bool
 }
 
 // NewLinux returns the Linux data plane. It logs every change it applies to
 // logger at level Info; a nil logger discards them.
-func NewLinux(logger *slog.Logger) *Linux {
+func NewLinux(logger *slog.Logger, opts ...LinuxOption) *Linux {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Linux{logger: logger}
+	o := linuxOptions{fullResyncEvery: DefaultFullResyncEvery}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Linux{logger: logger, fullResyncEvery: o.fullResyncEvery, now: time.Now}
 }
 
-// Set makes the kernel match cfg. It reads every namespace whose name starts
-// with cfg.Prefix, with the owner stamped on it (the alias of its lo, see
-// OwnerAlias), plans the difference and applies it: it creates missing
-// namespaces (stamped with cfg.Owner, lo up, IPv4 forwarding on inside),
-// bridges and addresses, fixes wrong addresses, and deletes links and
-// namespaces of cfg.Owner that cfg does not want. Correct state is left as
-// it is. A wanted namespace that nobody owns is adopted: stamped and
-// configured. Namespaces of other owners are never changed or deleted, and
-// unowned ones that cfg does not want are left alone.
+// Set makes the kernel match cfg. It reads the namespaces whose names
+// start with cfg.Prefix, with the owner stamped on them (the alias of their
+// lo, see OwnerAlias), plans the difference and applies it: it creates
+// missing namespaces (stamped with cfg.Owner, lo up, IPv4 forwarding on in
+// routers and off in hosts), bridges, veth pairs, addresses, routes,
+// nftables tables and resolv.conf files, fixes wrong ones, and deletes what
+// cfg does not want in the namespaces of cfg.Owner, and those namespaces of
+// cfg.Owner that cfg does not want. Correct state is left as it is. A
+// wanted namespace that nobody owns is adopted: stamped and configured.
+// Namespaces of other owners are never changed or deleted, and unowned ones
+// that cfg does not want are left alone.
 //
-// When an op fails, Set skips the remaining ops of that namespace, carries
-// on with the other namespaces and returns all the errors; the next Set
-// retries. A wanted namespace that another owner has is an error of its
-// own ("namespace X belongs to privlink owner Y"), and the others are
-// still configured. An invalid cfg changes nothing.
+// Between full resyncs, Set reads only the namespaces whose part of cfg
+// changed or which were deleted or replaced (and those linked to them);
+// see FullResyncEvery and Resync.
+//
+// When an op fails, Set skips the remaining ops of that namespace (for a
+// host, including those on its router's end of its veths), carries on with
+// the other namespaces and returns all the errors; the next Set reads the
+// namespaces concerned again and retries. A wanted namespace that another
+// owner has is an error of its own ("namespace X belongs to privlink owner
+// Y"), and the others are still configured. An invalid cfg changes
+// nothing.
 func (l *Linux) Set(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cur, err := readState(ctx, cfg.Prefix, cfg.Owner)
+	now := l.now()
+	if l.cache == nil || l.cache.prefix != cfg.Prefix || l.cache.owner != cfg.Owner {
+		l.cache = newCache(cfg.Prefix, cfg.Owner)
+		l.forceFull = true
+	}
+	full := l.forceFull || l.fullResyncEvery <= 0 || now.Sub(l.lastFull) >= l.fullResyncEvery
+	in := inputsOf(cfg)
+	snap, err := l.snapshot(ctx, cfg, in, l.cache, full)
 	if err != nil {
 		return err
 	}
-	ops, conflicts := plan(cfg.Prefix, cfg.Owner, cur, desired(cfg))
-	return errors.Join(l.apply(ctx, ops), conflictErr(conflicts))
+	ops, conflicts := plan(cfg.Prefix, cfg.Owner, snap.cur, snap.want)
+	res := l.apply(ctx, ops, snap.rules)
+	l.cache.update(snap, in, ops, res, conflicts)
+	if full {
+		l.lastFull, l.forceFull = now, false
+	}
+	return errors.Join(res.err, conflictErr(conflicts))
 }
 
-// Plan returns the ops, one line each, that Set(ctx, cfg) would apply now,
-// without applying them. An empty plan means the kernel matches cfg. If cfg
-// wants namespaces that other owners have, Plan returns the ops for the
-// rest together with an error naming them, as Set would.
+// Resync makes the next Set a full resync: it reads every namespace back
+// from the kernel, whatever it last applied.
+func (l *Linux) Resync() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forceFull = true
+}
+
+// Plan returns the ops, one line each, that a full resync of Set(ctx, cfg)
+// would apply now, without applying them. An empty plan means the kernel
+// matches cfg. If cfg wants namespaces that other owners have, Plan
+// returns the ops for the rest together with an error naming them, as Set
+// would.
 func (l *Linux) Plan(ctx context.Context, cfg Config) ([]string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cur, err := readState(ctx, cfg.Prefix, cfg.Owner)
+	snap, err := l.snapshot(ctx, cfg, inputsOf(cfg), newCache(cfg.Prefix, cfg.Owner), true)
 	if err != nil {
 		return nil, err
 	}
-	ops, conflicts := plan(cfg.Prefix, cfg.Owner, cur, desired(cfg))
+	ops, conflicts := plan(cfg.Prefix, cfg.Owner, snap.cur, snap.want)
 	return render(ops), conflictErr(conflicts)
 }
 
@@ -98,313 +147,67 @@ func (l *Linux) Namespaces(ctx context.Context, prefix string) ([]string, error)
 	return out, nil
 }
 
-func (l *Linux) apply(ctx context.Context, ops []op) error {
-	ex := executor{conns: make(map[string]*nsConn)}
+// applied is the outcome of applying a plan.
+type applied struct {
+	err error
+	// incomplete are the groups and namespaces with an op that failed or
+	// was not attempted: their state is unknown.
+	incomplete map[string]bool
+	// created are the namespaces created, with their identity.
+	created map[string]netns.ID
+}
+
+func (l *Linux) apply(ctx context.Context, ops []op, rules map[string]tables) applied {
+	ex := executor{ctx: ctx, conns: make(map[string]*nsConn), rules: rules, opens: &l.opens}
 	defer ex.close()
+	res := applied{incomplete: make(map[string]bool), created: make(map[string]netns.ID)}
 	var errs []error
-	failed := make(map[string]bool)
-	for _, o := range ops {
-		if failed[o.NS] {
+	for i, o := range ops {
+		if res.incomplete[o.group()] {
+			res.incomplete[o.NS] = true
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
+			for _, rest := range ops[i:] {
+				res.incomplete[rest.group()] = true
+				res.incomplete[rest.NS] = true
+			}
 			break
 		}
-		if err := ex.do(o); err != nil {
-			failed[o.NS] = true
+		err := ex.do(o)
+		if err != nil && o.Kind == opAnnounce {
+			// Best effort: without it, the address is reachable all
+			// the same once the neighbours' entries expire.
+			l.logger.Warn("dataplane announce failed", "op", o.String(), "err", err)
+			continue
+		}
+		if err != nil {
+			res.incomplete[o.group()] = true
+			res.incomplete[o.NS] = true
 			errs = append(errs, fmt.Errorf("%s: %w", o, err))
 			continue
 		}
+		if o.Kind == opAddNetns {
+			if id, ok, err := netns.IDOf(o.NS); err == nil && ok {
+				res.created[o.NS] = id
+			}
+		}
 		l.logger.Info("dataplane change", "op", o.String())
 	}
-	return errors.Join(errs...)
+	res.err = errors.Join(errs...)
+	return res
 }
 
-// readState reads the namespaces whose names start with prefix. Those that
-// another owner than owner has are read only as far as their owner.
-func readState(ctx context.Context, prefix, owner string) (state, error) {
-	entries, err := netns.List(prefix)
+// readResolv returns the content of the resolv.conf of the namespace name,
+// "" if there is none.
+func readResolv(name string) (string, error) {
+	b, err := os.ReadFile(ResolvConfPath(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("read resolv.conf: %w", err)
 	}
-	s := make(state, len(entries))
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if !e.Mounted {
-			s[e.Name] = &nsState{Stale: true}
-			continue
-		}
-		ns, err := readNamespace(e.Name, owner)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // deleted meanwhile
-		}
-		if errors.Is(err, netns.ErrNotMounted) {
-			// Unmounted meanwhile: being deleted by its owner.
-			s[e.Name] = &nsState{Stale: true}
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read netns %s: %w", e.Name, err)
-		}
-		s[e.Name] = ns
-	}
-	return s, nil
-}
-
-// readNamespace reads the namespace name. If another owner than owner has
-// it, only its owner is read.
-func readNamespace(name, owner string) (*nsState, error) {
-	c, err := openConn(name)
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	lo, err := c.nl.LinkByName("lo")
-	if err != nil {
-		return nil, fmt.Errorf("read lo: %w", err)
-	}
-	if o := ownerOfAlias(lo.Attrs().Alias); o != "" && o != owner {
-		return &nsState{Owner: o}, nil
-	}
-	links, err := dump(c.nl.LinkList)
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	addrs, err := dump(func() ([]netlink.Addr, error) { return c.nl.AddrList(nil, netlink.FAMILY_ALL) })
-	if err != nil {
-		return nil, fmt.Errorf("list addresses: %w", err)
-	}
-	byIndex := make(map[int][]netip.Prefix)
-	for _, a := range addrs {
-		p, ok := prefixOf(a.IPNet)
-		if !ok || (p.Addr().Is6() && p.Addr().IsLinkLocalUnicast()) {
-			continue
-		}
-		byIndex[a.LinkIndex] = append(byIndex[a.LinkIndex], p)
-	}
-	ns := &nsState{Owner: ownerOfAlias(lo.Attrs().Alias), Links: make(map[string]linkState)}
-	for _, l := range links {
-		attrs := l.Attrs()
-		up := attrs.Flags&net.FlagUp != 0
-		if attrs.Name == "lo" {
-			ns.LoUp = up
-		}
-		if reservedLinks[attrs.Name] {
-			continue
-		}
-		ls := linkState{Kind: l.Type(), Up: up, Addrs: byIndex[attrs.Index]}
-		sortPrefixes(ls.Addrs)
-		ns.Links[attrs.Name] = ls
-	}
-	ns.Forwarding, err = readForwarding(c.ns)
-	if err != nil {
-		return nil, err
-	}
-	return ns, nil
-}
-
-const ipForward = "/proc/sys/net/ipv4/ip_forward"
-
-// readForwarding reads net.ipv4.ip_forward inside ns. /proc/sys/net shows the
-// namespace of the thread that opens it, hence the switch.
-func readForwarding(ns netns.Handle) (bool, error) {
-	var v []byte
-	err := netns.Do(ns, func() error {
-		var err error
-		v, err = os.ReadFile(ipForward)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("read ip_forward: %w", err)
-	}
-	return strings.TrimSpace(string(v)) == "1", nil
-}
-
-func writeForwarding(ns netns.Handle, on bool) error {
-	v := "0\n"
-	if on {
-		v = "1\n"
-	}
-	return netns.Do(ns, func() error {
-		return os.WriteFile(ipForward, []byte(v), 0o644)
-	})
-}
-
-// maxDumpAttempts bounds the retries of a netlink dump that the kernel
-// reports as interrupted (NLM_F_DUMP_INTR: the table changed mid-dump).
-const maxDumpAttempts = 10
-
-// dump calls list until it returns a result that was not interrupted.
-func dump[T any](list func() ([]T, error)) ([]T, error) {
-	var err error
-	for range maxDumpAttempts {
-		var v []T
-		v, err = list()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return v, err
-		}
-	}
-	return nil, fmt.Errorf("%d attempts: %w", maxDumpAttempts, err)
-}
-
-// prefixOf converts a netlink address to a netip.Prefix that keeps the
-// address bits (10.0.1.1/24, not 10.0.1.0/24).
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	if n == nil {
-		return netip.Prefix{}, false
-	}
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	a = a.Unmap()
-	ones, bits := n.Mask.Size()
-	if a.Is4() && bits == 128 {
-		ones, bits = ones-96, 32 // a 16-byte IPv4 address with a 16-byte mask
-	}
-	if bits != a.BitLen() || ones < 0 {
-		return netip.Prefix{}, false
-	}
-	return netip.PrefixFrom(a, ones), true
-}
-
-func ipNetOf(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{
-		IP:   net.IP(p.Addr().AsSlice()),
-		Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),
-	}
-}
-
-// nsConn is an open namespace with a netlink handle in it.
-type nsConn struct {
-	ns netns.Handle
-	nl *netlink.Handle
-}
-
-func openConn(name string) (*nsConn, error) {
-	h, err := netns.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	nl, err := netlink.NewHandleAt(h, unix.NETLINK_ROUTE)
-	if err != nil {
-		h.Close()
-		return nil, fmt.Errorf("netlink handle in netns %s: %w", name, err)
-	}
-	return &nsConn{ns: h, nl: nl}, nil
-}
-
-func (c *nsConn) close() {
-	c.nl.Close()
-	c.ns.Close()
-}
-
-// executor applies ops, keeping one connection per namespace open.
-type executor struct {
-	conns map[string]*nsConn
-}
-
-func (e *executor) conn(name string) (*nsConn, error) {
-	if c, ok := e.conns[name]; ok {
-		return c, nil
-	}
-	c, err := openConn(name)
-	if err != nil {
-		return nil, err
-	}
-	e.conns[name] = c
-	return c, nil
-}
-
-func (e *executor) drop(name string) {
-	if c, ok := e.conns[name]; ok {
-		c.close()
-		delete(e.conns, name)
-	}
-}
-
-func (e *executor) close() {
-	for name := range e.conns {
-		e.drop(name)
-	}
-}
-
-func (e *executor) do(o op) error {
-	switch o.Kind {
-	case opAddNetns:
-		// Stamp the namespace at once: a crash in between leaves it
-		// unowned, which the next Set adopts if it still wants it and
-		// otherwise leaves alone.
-		if err := netns.Create(o.NS); err != nil {
-			return err
-		}
-		c, err := e.conn(o.NS)
-		if err != nil {
-			return err
-		}
-		return setOwner(c.nl, o.Owner)
-	case opDelNetns:
-		e.drop(o.NS)
-		return netns.Delete(o.NS)
-	}
-	c, err := e.conn(o.NS)
-	if err != nil {
-		return err
-	}
-	switch o.Kind {
-	case opOwn:
-		return setOwner(c.nl, o.Owner)
-	case opForwarding:
-		return writeForwarding(c.ns, o.On)
-	case opLoUp:
-		return setUp(c.nl, "lo")
-	case opAddLink:
-		return addLink(c.nl, o)
-	case opLinkUp:
-		return setUp(c.nl, o.Link)
-	}
-	link, err := c.nl.LinkByName(o.Link)
-	if err != nil {
-		return err
-	}
-	switch o.Kind {
-	case opDelLink:
-		return c.nl.LinkDel(link)
-	case opAddAddr:
-		return c.nl.AddrAdd(link, &netlink.Addr{IPNet: ipNetOf(o.Addr)})
-	case opDelAddr:
-		return c.nl.AddrDel(link, &netlink.Addr{IPNet: ipNetOf(o.Addr)})
-	}
-	return fmt.Errorf("unknown op %d", o.Kind)
-}
-
-// setOwner stamps the namespace of h with owner: the alias of its lo.
-func setOwner(h *netlink.Handle, owner string) error {
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	return h.LinkSetAlias(lo, OwnerAlias(owner))
-}
-
-func setUp(h *netlink.Handle, name string) error {
-	link, err := h.LinkByName(name)
-	if err != nil {
-		return err
-	}
-	return h.LinkSetUp(link)
-}
-
-// addLink creates the link o describes. Each kind of link the data plane
-// manages gets a case here (veth pairs next).
-func addLink(h *netlink.Handle, o op) error {
-	attrs := netlink.LinkAttrs{Name: o.Link}
-	switch o.LinkKind {
-	case kindBridge:
-		return h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs})
-	}
-	return fmt.Errorf("unsupported link kind %q", o.LinkKind)
+	return string(b), nil
 }

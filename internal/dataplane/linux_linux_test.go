@@ -62,11 +62,65 @@ func stamp(t *testing.T, name, alias string) {
 	}
 }
 
+// DeleteNamespace deletes the namespace name as `ip netns del` does once
+// nothing else holds it. The kernel then frees its links, and with them
+// the other ends of its veths in other namespaces, but asynchronously; so
+// that the next Set sees a settled kernel, the veths go first.
 func (linuxOutOfBand) DeleteNamespace(t *testing.T, name string) {
 	t.Helper()
+	err := netns.DoNamed(name, func() error {
+		links, err := dump(netlink.LinkList)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Type() == "veth" {
+				if err := netlink.LinkDel(l); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := vnetns.DeleteNamed(name); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cleanupEtcNetns registers a cleanup that removes the directories under
+// /etc/netns whose names start with prefix, a test's: the resolv.conf files
+// of the namespaces that testenv's cleanup deletes behind Set's back.
+func cleanupEtcNetns(t testing.TB, prefix string) {
+	t.Helper()
+	if !strings.HasPrefix(prefix, testenv.BasePrefix) {
+		t.Fatalf("refusing to clean up /etc/netns/%s*", prefix)
+	}
+	t.Cleanup(func() {
+		for _, m := range etcNetnsLeft(t, prefix) {
+			if err := os.RemoveAll(filepath.Join(etcNetns, m)); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
+}
+
+// etcNetnsLeft returns the names under /etc/netns that start with prefix.
+func etcNetnsLeft(t testing.TB, prefix string) []string {
+	t.Helper()
+	des, err := os.ReadDir(etcNetns)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), prefix) {
+			out = append(out, de.Name())
+		}
+	}
+	return out
 }
 
 // logBuffer collects a Linux data plane's log; safe for concurrent use.
@@ -98,9 +152,9 @@ func (b *logBuffer) take() []string {
 // testAlias is the alias of lo in the namespaces of testOwner.
 const testAlias = "privlink owner=" + testOwner
 
-func newTestLinux() (*Linux, *logBuffer) {
+func newTestLinux(opts ...LinuxOption) (*Linux, *logBuffer) {
 	logs := &logBuffer{}
-	return NewLinux(slog.New(slog.NewTextHandler(logs, nil))), logs
+	return NewLinux(slog.New(slog.NewTextHandler(logs, nil)), opts...), logs
 }
 
 // TestPrivilegedLinuxStates runs the Fake's state-transition steps against
@@ -701,5 +755,41 @@ func TestPrivilegedOwnership(t *testing.T) {
 	}
 	if nsIno(t, foreign) != inoForeign || nsIno(t, unwanted) != inoUnwanted {
 		t.Error("a namespace that is not Set's own was recreated")
+	}
+}
+
+// TestPrivilegedLinuxHostStates runs the Fake's host steps against the
+// kernel: before each Set, Plan must report exactly the ops the Fake
+// applies, and after it, nothing.
+func TestPrivilegedLinuxHostStates(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	base := testenv.Prefix(t)
+	cleanupEtcNetns(t, base)
+	l, logs := newTestLinux()
+	for _, step := range hostSteps(base) {
+		if step.before != nil {
+			step.before(t, linuxOutOfBand{})
+		}
+		got, err := l.Plan(t.Context(), step.cfg)
+		checkErr(t, step.name+": Plan()", err, step.wantErr)
+		if diff := cmp.Diff(step.want, got); diff != "" {
+			t.Errorf("%s: Plan() mismatch (-want +got):\n%s", step.name, diff)
+		}
+		err = l.Set(t.Context(), step.cfg)
+		checkErr(t, step.name+": Set()", err, step.wantErr)
+		if changes := logs.take(); len(changes) != len(step.want) {
+			t.Errorf("%s: Set() applied %d changes, want %d: %q", step.name, len(changes), len(step.want), changes)
+		}
+		again, err := l.Plan(t.Context(), step.cfg)
+		checkErr(t, step.name+": Plan() after Set()", err, step.wantErr)
+		if len(again) != 0 {
+			t.Fatalf("%s: Plan() after Set() = %q; want nothing", step.name, again)
+		}
+	}
+	if got, err := l.Namespaces(t.Context(), base); err != nil || len(got) != 0 {
+		t.Errorf("Namespaces() = %q, %v; want none", got, err)
+	}
+	if left := etcNetnsLeft(t, base); len(left) != 0 {
+		t.Errorf("/etc/netns entries left: %q", left)
 	}
 }

@@ -13,10 +13,13 @@ import (
 type Linux struct{}
 
 // NewLinux returns the Linux data plane.
-func NewLinux(logger *slog.Logger) *Linux { return &Linux{} }
+func NewLinux(logger *slog.Logger, opts ...LinuxOption) *Linux { return &Linux{} }
 
 // Set reports errors.ErrUnsupported.
 func (l *Linux) Set(ctx context.Context, cfg Config) error { return errors.ErrUnsupported }
+
+// Resync does nothing.
+func (l *Linux) Resync() {}
 
 // Plan reports errors.ErrUnsupported.
 func (l *Linux) Plan(ctx context.Context, cfg Config) ([]string, error) {

@@ -12,7 +12,7 @@ import (
 )
 
 // stateOpts compares states.
-var stateOpts = cmp.Options{cmpopts.EquateComparable(netip.Prefix{}), cmpopts.EquateEmpty()}
+var stateOpts = cmp.Options{cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{}), cmpopts.EquateEmpty()}
 
 const (
 	testPrefix = "plk-"
@@ -38,7 +38,22 @@ func ownedRouter(owner string, links map[string]linkState) *nsState {
 	if links == nil {
 		links = map[string]linkState{}
 	}
+	for name, l := range links {
+		if l.Kind == kindBridge && l.MAC == "" {
+			l.MAC = BridgeMAC(name).String()
+			links[name] = l
+		}
+	}
 	return &nsState{Owner: owner, LoUp: true, Forwarding: true, Links: links}
+}
+
+// desired returns the state cfg asks for; cfg must be valid.
+func desired(cfg Config) state {
+	s, _, err := desiredState(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 func bridge(addrs ...netip.Prefix) linkState {
@@ -131,7 +146,7 @@ func TestPlan(t *testing.T) {
 		{
 			name: "down links and disabled forwarding are fixed in place",
 			cur: state{"plk-vpc-b": &nsState{Owner: testOwner, Links: map[string]linkState{
-				"b1": {Kind: kindBridge, Addrs: []netip.Prefix{a1}},
+				"b1": {Kind: kindBridge, Addrs: []netip.Prefix{a1}, MAC: BridgeMAC("b1").String()},
 			}}},
 			cfg: []Router{vpcB},
 			want: []string{
@@ -285,11 +300,20 @@ func checkApply(t *testing.T, prefix, owner string, cur, want state) state {
 			t.Fatalf("apply(%q) = %v", o, err)
 		}
 	}
-	reachable := want.clone()
+	reachable, got := want.clone(), owned(k, prefix, owner)
 	for _, c := range conflicts {
 		delete(reachable, c.NS)
+		// A host cannot plug into another owner's router.
+		for name, ns := range want {
+			for _, l := range ns.Links {
+				if l.Peer.NS == c.NS {
+					delete(reachable, name)
+					delete(got, name)
+				}
+			}
+		}
 	}
-	if diff := cmp.Diff(reachable, owned(k, prefix, owner), stateOpts); diff != "" {
+	if diff := cmp.Diff(reachable, got, stateOpts); diff != "" {
 		t.Errorf("state after plan mismatch (-want +got):\n%s", diff)
 	}
 	for name, ns := range cur {
@@ -317,7 +341,7 @@ func checkApply(t *testing.T, prefix, owner string, cur, want state) state {
 func owned(s state, prefix, owner string) state {
 	out := state{}
 	for name, ns := range s {
-		if strings.HasPrefix(name, prefix) && !ns.Stale && ns.Owner == owner {
+		if strings.HasPrefix(name, prefix) && !ns.Stale && !ns.Orphan && ns.Owner == owner {
 			out[name] = ns
 		}
 	}
@@ -414,6 +438,8 @@ func (s state) clone() state {
 	out := make(state, len(s))
 	for name, ns := range s {
 		c := *ns
+		c.LoAddrs = slices.Clone(ns.LoAddrs)
+		c.Routes = slices.Clone(ns.Routes)
 		c.Links = maps.Clone(ns.Links)
 		for ln, l := range c.Links {
 			l.Addrs = slices.Clone(l.Addrs)

@@ -83,7 +83,7 @@ func (e *Env) Account(name string) *Account {
 // one JSON object with exactly AccountId, AccessKeyId and SecretAccessKey.
 func (e *Env) createAccount(t testing.TB, name string) *Account {
 	t.Helper()
-	out := e.runCLI(t, "accounts", "create", "--data-dir", e.dataDir, "--name", name, "--output", "json")
+	out := e.CLI(t, "accounts", "create", "--data-dir", e.dataDir, "--name", name, "--output", "json")
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
 	var got struct {
@@ -116,13 +116,21 @@ func (e *Env) Client(accessKeyID, secret string) *ec2.Client {
 	})
 }
 
-// trackCreatedVpcs records the id of every VPC a CreateVpc call returns.
+// trackCreatedVpcs records the id of every VPC a CreateVpc call returns,
+// and of every instance a RunInstances call returns.
 func (e *Env) trackCreatedVpcs(st *middleware.Stack) error {
 	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("e2eTrackVpcs",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleInitialize(ctx, in)
 			if o, ok := out.Result.(*ec2.CreateVpcOutput); ok && o.Vpc != nil && o.Vpc.VpcId != nil {
 				e.TrackVpc(*o.Vpc.VpcId)
+			}
+			if o, ok := out.Result.(*ec2.RunInstancesOutput); ok {
+				for _, i := range o.Instances {
+					if i.InstanceId != nil {
+						e.TrackInstance(*i.InstanceId)
+					}
+				}
 			}
 			return out, md, err
 		}), middleware.Before)
@@ -255,16 +263,20 @@ func (a *Account) DefaultSecurityGroup(t testing.TB, vpcID string) string {
 	return aws.ToString(out.SecurityGroups[0].GroupId)
 }
 
-// deleteAll deletes every VPC of the account and what is in it (subnets,
-// non-default groups and ACLs) and returns the ids of the VPCs it found.
-// It goes on past errors and returns them joined.
+// deleteAll terminates every instance of the account, then deletes every
+// VPC and what is in it (subnets, non-default groups and ACLs) and returns
+// the ids of the VPCs it found. It goes on past errors and returns them
+// joined.
 func (a *Account) deleteAll(ctx context.Context) ([]string, error) {
+	var errs []error
+	if err := a.terminateAll(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	vpcs, err := a.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
 	if err != nil {
-		return nil, fmt.Errorf("DescribeVpcs: %w", err)
+		return nil, errors.Join(append(errs, fmt.Errorf("DescribeVpcs: %w", err))...)
 	}
 	var ids []string
-	var errs []error
 	for _, v := range vpcs.Vpcs {
 		id := aws.ToString(v.VpcId)
 		ids = append(ids, id)
@@ -281,6 +293,9 @@ func (a *Account) deleteAll(ctx context.Context) ([]string, error) {
 		if sgs, err := a.EC2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: byVpc}); err != nil {
 			errs = append(errs, err)
 		} else {
+			if err := a.revokeGroupReferences(ctx, sgs.SecurityGroups); err != nil {
+				errs = append(errs, err)
+			}
 			for _, g := range sgs.SecurityGroups {
 				if aws.ToString(g.GroupName) == "default" {
 					continue

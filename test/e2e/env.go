@@ -121,6 +121,8 @@ type Env struct {
 	mu       sync.Mutex
 	vpcIDs   map[string]bool // every VPC id seen created, for the last-resort sweep
 	accounts map[string]*Account
+
+	instanceIDs map[string]bool // every instance id seen launched, for the same sweep (under mu)
 }
 
 // proc is one run of `privlink server`.
@@ -256,6 +258,15 @@ func (e *Env) Kill9(t testing.TB) {
 		t.Error(err)
 	}
 	e.Start(t)
+}
+
+// Crash kills the daemon with SIGKILL and leaves it stopped, so that a test
+// can change the host before Start brings the daemon back.
+func (e *Env) Crash(t testing.TB) {
+	t.Helper()
+	if err := e.stop(syscall.SIGKILL); err != nil {
+		t.Error(err)
+	}
 }
 
 // stop signals the daemon and waits for it. For SIGTERM it reports a slow or
@@ -395,6 +406,7 @@ func (e *Env) cleanup() {
 	if err := e.stop(syscall.SIGTERM); err != nil {
 		t.Errorf("cleanup: %v", err)
 	}
+	e.sweepInstances(t)
 	for _, id := range e.trackedVpcs() {
 		name := NamespaceName(id)
 		if !HasNamespace(name) {
@@ -432,9 +444,9 @@ func pollUntil(ctx context.Context, timeout time.Duration, cond func() error) er
 	}
 }
 
-// runCLI runs `privlink args…` against the Env's data dir and returns its
+// CLI runs `privlink args…` against the Env's data dir and returns its
 // stdout; stderr goes into the error.
-func (e *Env) runCLI(t testing.TB, args ...string) []byte {
+func (e *Env) CLI(t testing.TB, args ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -169,9 +170,22 @@ type Entry struct {
 	// the name. An unmounted name is the leftover of an interrupted
 	// create.
 	Mounted bool
+	// ID identifies the namespace mounted on the name (zero if none):
+	// it changes when the name is deleted and created again.
+	ID ID
 }
 
-// List returns the names under RunDir that start with prefix, sorted.
+// ID identifies a network namespace for as long as it lives: the inode of
+// its nsfs file and that inode's change time. The kernel reuses inode
+// numbers of freed namespaces; the change time, set when the inode is made
+// for a new namespace, tells the reuse apart.
+type ID struct {
+	Ino   uint64
+	Ctime int64 // nanoseconds since the epoch
+}
+
+// List returns the names under RunDir that start with prefix, sorted. It
+// costs one readdir and one stat per name: no namespace is opened.
 func List(prefix string) ([]Entry, error) {
 	des, err := os.ReadDir(RunDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -180,22 +194,67 @@ func List(prefix string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list netns: %w", err)
 	}
+	nsfs, err := nsfsDev()
+	if err != nil {
+		return nil, fmt.Errorf("list netns: %w", err)
+	}
 	var out []Entry
 	for _, de := range des {
 		if !strings.HasPrefix(de.Name(), prefix) {
 			continue
 		}
-		ok, err := isNamespace(filepath.Join(RunDir, de.Name()))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("list netns: %w", err)
-		}
-		if errors.Is(err, fs.ErrNotExist) {
+		var st unix.Stat_t
+		err := unix.Stat(filepath.Join(RunDir, de.Name()), &st)
+		if errors.Is(err, unix.ENOENT) {
 			continue // deleted meanwhile
 		}
-		out = append(out, Entry{Name: de.Name(), Mounted: ok})
+		if err != nil {
+			return nil, fmt.Errorf("list netns: stat %s: %w", de.Name(), err)
+		}
+		e := Entry{Name: de.Name()}
+		// A bind-mounted namespace shows the nsfs inode; the bare mount
+		// point, a file of the file system under RunDir.
+		if st.Dev == nsfs {
+			e.Mounted = true
+			e.ID = ID{Ino: st.Ino, Ctime: st.Ctim.Nano()}
+		}
+		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// nsfsDev returns the device of nsfs, the pseudo file system that holds
+// every namespace's inode.
+var nsfsDev = sync.OnceValues(func() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return 0, fmt.Errorf("stat nsfs: %w", err)
+	}
+	return st.Dev, nil
+})
+
+// IDOf returns the ID of the named namespace name, and whether one is
+// mounted there.
+func IDOf(name string) (ID, bool, error) {
+	if err := checkName(name); err != nil {
+		return ID{}, false, err
+	}
+	nsfs, err := nsfsDev()
+	if err != nil {
+		return ID{}, false, err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(RunDir, name), &st); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return ID{}, false, nil
+		}
+		return ID{}, false, fmt.Errorf("stat netns %s: %w", name, err)
+	}
+	if st.Dev != nsfs {
+		return ID{}, false, nil
+	}
+	return ID{Ino: st.Ino, Ctime: st.Ctim.Nano()}, true, nil
 }
 
 // isNamespace reports whether path is a mounted network namespace.

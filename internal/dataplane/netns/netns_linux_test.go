@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/privlink/privlink/internal/testenv"
 	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // rootNS returns a handle to the namespace the scheduler's threads are in.
@@ -107,8 +108,16 @@ func TestPrivilegedCreateDoDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]Entry{{Name: name, Mounted: true}}, entries); diff != "" {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h), &st); err != nil {
+		t.Fatal(err)
+	}
+	wantID := ID{Ino: st.Ino, Ctime: st.Ctim.Nano()}
+	if diff := cmp.Diff([]Entry{{Name: name, Mounted: true, ID: wantID}}, entries); diff != "" {
 		t.Errorf("List() mismatch (-want +got):\n%s", diff)
+	}
+	if id, ok, err := IDOf(name); err != nil || !ok || id != wantID {
+		t.Errorf("IDOf() = %v, %v, %v; want %v, true, nil", id, ok, err, wantID)
 	}
 
 	if err := Delete(name); err != nil {
@@ -119,6 +128,19 @@ func TestPrivilegedCreateDoDelete(t *testing.T) {
 	}
 	if _, err := Open(name); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Open() after Delete() = %v, want fs.ErrNotExist", err)
+	}
+	if _, ok, err := IDOf(name); err != nil || ok {
+		t.Errorf("IDOf() after Delete() = %v, %v; want false, nil", ok, err)
+	}
+
+	// The same name again: another namespace, another ID, even if the
+	// kernel hands out the same inode number.
+	if err := Create(name); err != nil {
+		t.Fatal(err)
+	}
+	defer Delete(name)
+	if id, ok, err := IDOf(name); err != nil || !ok || id == wantID {
+		t.Errorf("IDOf() after re-create = %v, %v, %v; want an ID other than %v", id, ok, err, wantID)
 	}
 }
 

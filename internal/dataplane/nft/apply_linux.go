@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -358,4 +359,78 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a
+}
+
+// firstChains names, for each of privlink's tables, the chain whose first
+// rule carries the digest: the first chain that the compiler emits.
+var firstChains = map[string]string{
+	TableFirewall: "input",
+	TableACL:      "forward",
+}
+
+// TableDigests reports, for each of privlink's tables (TableFirewall,
+// TableACL) present in the namespace ns, the digest of the ruleset that
+// Apply wrote there (see Ruleset.Digest), or UnknownDigest. Absent tables
+// are not in the map. It costs one netlink socket in ns and one dump per
+// present table, plus one.
+func TableDigests(ctx context.Context, ns netns.Handle) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := nftables.New(nftables.WithNetNSFd(int(ns)), nftables.AsLasting())
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	defer c.CloseLasting()
+	return tableDigests(c)
+}
+
+// Conn is a connection to the nftables of one network namespace.
+type Conn struct {
+	c *nftables.Conn
+}
+
+// DialCurrent opens a Conn to the nftables of the network namespace of the
+// calling thread: call it inside netns.Do, where it saves the thread switch
+// of TableDigests. The Conn keeps to that namespace wherever it is used.
+func DialCurrent() (*Conn, error) {
+	c, err := nftables.New(nftables.AsLasting())
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return &Conn{c: c}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.c.CloseLasting() }
+
+// TableDigests is the package's TableDigests for the namespace of c.
+func (c *Conn) TableDigests(ctx context.Context) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return tableDigests(c.c)
+}
+
+func tableDigests(c *nftables.Conn) (map[string]string, error) {
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("list nftables tables: %w", err)
+	}
+	out := map[string]string{}
+	for _, t := range tables {
+		first, ok := firstChains[t.Name]
+		if !ok {
+			continue
+		}
+		out[t.Name] = UnknownDigest
+		rules, err := c.GetRules(t, &nftables.Chain{Name: first, Table: t})
+		if err != nil || len(rules) == 0 {
+			continue // no such chain: not as Apply left it
+		}
+		if got, _ := comment(rules[0].UserData); strings.HasPrefix(got, digestPrefix) {
+			out[t.Name] = strings.TrimPrefix(got, digestPrefix)
+		}
+	}
+	return out, nil
 }

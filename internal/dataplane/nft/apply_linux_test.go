@@ -402,8 +402,34 @@ func TestPrivilegedFirewall(t *testing.T) {
 func TestPrivilegedFirewallHealsTampering(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	ns := newNS(t, testenv.Prefix(t)+"ns")
+	digests := func() map[string]string {
+		t.Helper()
+		d, err := TableDigests(t.Context(), ns.h)
+		if err != nil {
+			t.Fatalf("TableDigests() = %v", err)
+		}
+		return d
+	}
+	if d := digests(); len(d) != 0 {
+		t.Errorf("TableDigests() of a fresh namespace = %v, want none", d)
+	}
 	fw := Firewall{Interfaces: []IfacePolicy{{Iface: "eth0"}}}
+	rs, err := CompileFirewall(fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, err := CompileACLs(ACLSet{Subnets: []SubnetACL{{Iface: "br-a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	apply(t, ns, fw, true)
+	if _, err := acl.Apply(t.Context(), ns.h); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{TableFirewall: rs.Digest(), TableACL: acl.Digest()}
+	if diff := cmp.Diff(want, digests()); diff != "" {
+		t.Errorf("TableDigests() mismatch (-want +got):\n%s", diff)
+	}
 	c, err := nftables.New(nftables.WithNetNSFd(int(ns.h)))
 	if err != nil {
 		t.Fatal(err)
@@ -412,9 +438,9 @@ func TestPrivilegedFirewallHealsTampering(t *testing.T) {
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := CompileFirewall(fw)
-	if err != nil {
-		t.Fatal(err)
+	want[TableFirewall] = UnknownDigest
+	if diff := cmp.Diff(want, digests()); diff != "" {
+		t.Errorf("TableDigests() after a flush mismatch (-want +got):\n%s", diff)
 	}
 	if ok, err := rs.InSync(t.Context(), ns.h); ok || err != nil {
 		t.Errorf("InSync() after a flush = %v, %v; want false, nil", ok, err)

@@ -33,6 +33,11 @@ func (rs *Ruleset) Table() string { return rs.name }
 // element; none if the table is to be absent.
 func (rs *Ruleset) Lines() []string { return slices.Clone(rs.lines) }
 
+// UnknownDigest is what TableDigests reports for a privlink table that
+// carries no digest: one that Apply did not write, or that someone edited.
+// It never equals a Ruleset's Digest, so applying the ruleset replaces it.
+const UnknownDigest = "unknown"
+
 // Digest returns a short hash of Lines ("" if the table is to be absent).
 // Apply stores it in the table as the comment of the first rule of the first
 // chain, to recognise a table that is already up to date.
