@@ -254,6 +254,9 @@ func (e *Env) trackedInstances() []string {
 func (e *Env) sweepInstances(t testing.TB) {
 	for _, id := range e.trackedInstances() {
 		name := InstanceNamespace(id)
+		// The daemon removes /etc/netns/<ns> with the namespace; if it
+		// could not (the namespace went behind its back), the test does.
+		defer removeNetnsEtc(t, name)
 		if !HasNamespace(name) {
 			continue
 		}

@@ -112,6 +112,18 @@ func removeNamespace(name string) error {
 	return nil
 }
 
+// removeNetnsEtc removes /etc/netns/<name>, the per-namespace files that
+// `ip netns exec` and privlink exec bind over /etc, once the namespace is
+// gone.
+func removeNetnsEtc(t testing.TB, name string) {
+	if HasNamespace(name) {
+		return
+	}
+	if err := os.RemoveAll(filepath.Join("/etc/netns", name)); err != nil {
+		t.Errorf("cleanup: remove /etc/netns/%s: %v", name, err)
+	}
+}
+
 // NamespaceAddrs lists the IPv4 addresses (as "a.b.c.d/len") configured in a
 // named namespace, sorted.
 func NamespaceAddrs(t testing.TB, name string) []string {

@@ -1,0 +1,307 @@
+// Package benchd runs a privlink daemon for a benchmark program: it builds
+// the binary if asked, starts `privlink server` on a free 127.0.0.1 port with
+// a data dir of its own, and gives an aws-sdk-go-v2 EC2 client for it. The
+// resources a benchmark creates through its helpers (VPCs, subnets, security
+// groups, instances) are undone by Close in reverse order, also after an
+// error; Close then stops the daemon and removes any namespace of those
+// resources that is still there, with the processes inside it.
+//
+// It is for programs under bench/ only. It imports the EC2 service client, so
+// nothing that ends up in the daemon binary may import it.
+package benchd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"golang.org/x/sys/unix"
+
+	"github.com/privlink/privlink/bench/internal/report"
+)
+
+// NamespacePrefix is the prefix of the daemon's namespaces: a VPC's router
+// is NamespacePrefix + VPC id, an instance NamespacePrefix + instance id.
+const NamespacePrefix = "plk-"
+
+// Build builds ./cmd/privlink (the working directory must be the
+// repository root) into dir and returns the binary's path.
+func Build(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "privlink")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/privlink").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/privlink: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Daemon is a running privlink daemon and what a benchmark created in it.
+type Daemon struct {
+	// URL is the daemon's API endpoint, http://127.0.0.1:PORT.
+	URL string
+	// DataDir is the daemon's --data-dir.
+	DataDir string
+	// Version is `go version` of the binary.
+	Version string
+	// EC2 is a client for the daemon: us-east-1, static test
+	// credentials, retries off.
+	EC2 *ec2.Client
+
+	cmd     *exec.Cmd
+	done    chan struct{}
+	logPath string
+
+	mu         sync.Mutex
+	undo       []undoStep
+	namespaces []string
+}
+
+type undoStep struct {
+	what string
+	fn   func(ctx context.Context) error
+}
+
+// Start starts `bin server` with its data dir and log under dir, and waits
+// until it answers /healthz.
+func Start(ctx context.Context, bin, dir string) (*Daemon, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	d := &Daemon{
+		URL:     "http://" + addr,
+		DataDir: filepath.Join(dir, "privlink-data"),
+		Version: report.Output("go", "version", bin),
+		done:    make(chan struct{}),
+		logPath: filepath.Join(dir, "privlink.log"),
+	}
+	logf, err := os.Create(d.logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	d.cmd = exec.Command(bin, "server", "--listen", addr, "--data-dir", d.DataDir, "--region", "us-east-1", "--zones", "a,b,c")
+	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := d.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start privlink: %w", err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	if err := d.waitHealthy(ctx); err != nil {
+		d.stop()
+		return nil, err
+	}
+	d.EC2 = ec2.New(ec2.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(d.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Retryer:      aws.NopRetryer{},
+	})
+	return d, nil
+}
+
+func (d *Daemon) waitHealthy(ctx context.Context) error {
+	url := d.URL + "/healthz"
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("privlink not ready after 60s: %v\n%s", err, d.LogTail(30))
+		}
+		select {
+		case <-d.done:
+			return fmt.Errorf("privlink exited before it was ready\n%s", d.LogTail(30))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// LogTail returns the last n lines of the daemon's log.
+func (d *Daemon) LogTail(n int) string {
+	b, _ := os.ReadFile(d.logPath)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ConsoleLog returns the console output (the UserData's stdout and stderr)
+// of an instance, as the daemon keeps it.
+func (d *Daemon) ConsoleLog(instanceID string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(d.DataDir, "instances", instanceID, "console.log"))
+}
+
+// Defer registers fn to run in Close, before the steps registered earlier.
+func (d *Daemon) Defer(what string, fn func(ctx context.Context) error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.undo = append(d.undo, undoStep{what, fn})
+}
+
+// TrackNamespace records the namespace of a resource the benchmark created,
+// for the sweep at the end of Close.
+func (d *Daemon) TrackNamespace(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.namespaces = append(d.namespaces, name)
+}
+
+// Close undoes what the benchmark registered, latest first, waits for the
+// daemon to remove the namespaces of the tracked resources, stops the
+// daemon, and removes those namespaces that are still there (killing what
+// runs in them). It logs what fails and returns the first error.
+func (d *Daemon) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d.mu.Lock()
+	undo, namespaces := d.undo, d.namespaces
+	d.undo = nil
+	d.mu.Unlock()
+	var errs []error
+	for i := len(undo) - 1; i >= 0; i-- {
+		if err := undo[i].fn(ctx); err != nil {
+			log.Printf("clean-up: %s: %v", undo[i].what, err)
+			errs = append(errs, fmt.Errorf("%s: %w", undo[i].what, err))
+		}
+	}
+	if len(errs) == 0 {
+		if err := WaitNamespaces(ctx, namespaces, false, 30*time.Second); err != nil {
+			log.Printf("clean-up: %v", err)
+		}
+	}
+	d.stop()
+	for _, ns := range namespaces {
+		if removed, err := removeNamespace(ns); err != nil {
+			log.Printf("clean-up: %v", err)
+			errs = append(errs, err)
+		} else if removed {
+			log.Printf("clean-up: removed leftover namespace %s", ns)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(15 * time.Second):
+		log.Printf("privlink did not stop within 15s of SIGTERM; killing it")
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+}
+
+// WaitNamespaces polls /run/netns until every name exists (present) or
+// none does, for at most timeout.
+func WaitNamespaces(ctx context.Context, names []string, present bool, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pending := 0
+		for _, n := range names {
+			if NamespaceExists(n) != present {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			verb := "to appear"
+			if !present {
+				verb = "to go"
+			}
+			return fmt.Errorf("%d of %d namespaces still waiting %s after %v", pending, len(names), verb, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// NamespaceExists reports whether /run/netns/name exists.
+func NamespaceExists(name string) bool {
+	_, err := os.Lstat("/run/netns/" + name)
+	return err == nil
+}
+
+// removeNamespace kills the processes in the named namespace, unmounts and
+// removes it, and removes /etc/netns/name. It reports whether there was
+// anything to remove.
+func removeNamespace(name string) (bool, error) {
+	path := "/run/netns/" + name
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return false, nil
+	}
+	for _, pid := range pidsInNetns(st.Ino) {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	unix.Unmount(path, unix.MNT_DETACH)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return true, fmt.Errorf("remove namespace %s: %w", name, err)
+	}
+	os.RemoveAll("/etc/netns/" + name)
+	return true, nil
+}
+
+// pidsInNetns returns the pids of the processes whose network namespace
+// has inode ino.
+func pidsInNetns(ino uint64) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	want := fmt.Sprintf("net:[%d]", ino)
+	var pids []int
+	for _, de := range ents {
+		pid, err := strconv.Atoi(de.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if link, err := os.Readlink("/proc/" + de.Name() + "/ns/net"); err == nil && link == want {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
