@@ -376,24 +376,32 @@ func probe(ns netns.Handle, ip net.IP, nsName string, t0 time.Time, interval, ti
 }
 
 // listeningAt reads from the instance's console log when the listener was
-// listening, relative to t0.
+// listening, relative to t0. The listener prints the line just after
+// listen(2), so a connect can complete before it is written: it waits for
+// the line for up to a second.
 func listeningAt(d *benchd.Daemon, id string, t0 time.Time) (time.Duration, error) {
-	b, err := d.ConsoleLog(id)
-	if err != nil {
-		return 0, fmt.Errorf("console log of %s: %w", id, err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 5 && f[0] == "listener:" && f[3] == "listening" {
-			ns, err := strconv.ParseInt(f[4], 10, 64)
-			if err != nil {
-				break
-			}
-			return time.Unix(0, ns).Sub(t0), nil
+	deadline := time.Now().Add(time.Second)
+	for {
+		b, err := d.ConsoleLog(id)
+		if err != nil {
+			return 0, fmt.Errorf("console log of %s: %w", id, err)
 		}
+		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 5 && f[0] == "listener:" && f[3] == "listening" {
+				ns, err := strconv.ParseInt(f[4], 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("console log of %s: %q: %w", id, sc.Text(), err)
+				}
+				return time.Unix(0, ns).Sub(t0), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("console log of %s has no listener line:\n%s", id, b)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("console log of %s has no listener line:\n%s", id, b)
 }
 
 func consoleOf(d *benchd.Daemon, id string) string {

@@ -21,7 +21,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -35,7 +34,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +42,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/sys/unix"
+
+	"github.com/privlink/privlink/bench/internal/report"
 )
 
 type options struct {
@@ -108,7 +108,7 @@ func run(ctx context.Context, o options, argv []string) error {
 	}
 	defer mo.stop()
 
-	loadBefore := loadavg()
+	loadBefore := report.LoadAvg()
 	targets := []*target{pl.target, mo.target}
 	results := map[string]map[string][]stats{} // target → phase → one per run
 	for r := 1; r <= o.runs; r++ {
@@ -128,12 +128,12 @@ func run(ctx context.Context, o options, argv []string) error {
 			}
 		}
 	}
-	report := render(o, argv, results, pl.version, mo.version, loadBefore, loadavg())
-	fmt.Print(report)
+	section := render(o, argv, results, pl.version, mo.version, loadBefore, report.LoadAvg())
+	fmt.Print(section)
 	if o.out == "" || o.out == "-" {
 		return nil
 	}
-	if err := writeSection(o.out, report); err != nil {
+	if err := report.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
 		return err
 	}
 	log.Printf("wrote %s", o.out)
@@ -273,22 +273,7 @@ func deleteAll(ctx context.Context, tg *target, ids []string) {
 
 // percentiles returns the nearest-rank p50 and p99 of lat.
 func percentiles(lat []time.Duration) stats {
-	s := slices.Clone(lat)
-	slices.Sort(s)
-	rank := func(p float64) time.Duration {
-		i := int(p*float64(len(s))+0.999999) - 1
-		return s[max(0, min(i, len(s)-1))]
-	}
-	return stats{p50: rank(0.50), p99: rank(0.99)}
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return stats{p50: report.Percentile(lat, 0.50), p99: report.Percentile(lat, 0.99)}
 }
 
 func newClient(url, key, secret string) *ec2.Client {
@@ -436,21 +421,12 @@ func startPrivlink(ctx context.Context, bin, tmp string) (*server, error) {
 			log.Printf("removed leftover namespace plk-%s", id)
 		}
 	}
-	s.version = output("go", "version", bin)
+	s.version = report.Output("go", "version", bin)
 	return s, nil
 }
 
 // benchSettle is set from -settle.
 var benchSettle = 5 * time.Minute
-
-// output runs a command and returns its trimmed stdout, or "unknown".
-func output(name string, args ...string) string {
-	b, err := exec.Command(name, args...).Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
 
 // waitNamespaces polls /run/netns until every plk-<id> exists (present) or
 // none does.
@@ -511,7 +487,7 @@ func startMoto(ctx context.Context, motoCmd, tmp string) (*server, error) {
 		return nil, err
 	}
 	s.client = newClient(url, "test", "test")
-	s.version = "moto " + output("python3", "-c", "import moto; print(moto.__version__)") + " (`" + strings.Join(argv[:len(argv)-4], " ") + "`)"
+	s.version = "moto " + report.Output("python3", "-c", "import moto; print(moto.__version__)") + " (`" + strings.Join(argv[:len(argv)-4], " ") + "`)"
 	return s, nil
 }
 
@@ -546,11 +522,11 @@ func render(o options, argv []string, results map[string]map[string][]stats, plV
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("%s\n## vpcapi: CreateVpc / DescribeVpcs / DeleteVpc latency, privlink vs moto\n\n", beginMarker)
 	w("- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	w("- Machine: %s; load average (1/5/15 min) %s at the start, %s at the end\n", machine(), loadBefore, loadAfter)
+	w("- Machine: %s; load average (1/5/15 min) %s at the start, %s at the end\n", report.Machine(), loadBefore, loadAfter)
 	w("- Bench: %s, aws-sdk-go-v2 service/ec2, one client, retries off, HTTP keep-alive, loopback\n", runtime.Version())
 	w("- privlink: %s (bbolt store, fsync on every commit)\n", plVersion)
 	w("- moto: %s\n", motoVersion)
-	w("- Command: `%s`\n", command(argv))
+	w("- Command: `%s`\n", report.Command(argv, "./bench/vpcapi"))
 	w("- n = %d calls per phase, %d runs; the table gives the median over runs of each run's p50/p99 (nearest rank), with every run's value in brackets\n", o.n, o.runs)
 	w("- Phases, in order, all sequential: n × CreateVpc (10.x.0.0/16, x = i mod 256); n × DescribeVpcs, each for one VPC by id (`VpcId.1`, no filter); n × DeleteVpc. Latency is measured at the client around each SDK call. On privlink the bench waits after CreateVpc until every plk-<vpc-id> namespace exists and after DeleteVpc until all are gone, so DescribeVpcs runs on an idle data plane and runs do not overlap; CreateVpc and DeleteVpc run alongside the controller building or removing namespaces, as in real use.\n\n")
 	w("| target | phase | p50 | p99 |\n|---|---|---|---|\n")
@@ -587,7 +563,7 @@ func medianOf(ss []stats, f func(stats) time.Duration) time.Duration {
 	for i, s := range ss {
 		ds[i] = f(s)
 	}
-	return median(ds)
+	return report.MedianDuration(ds)
 }
 
 func fmtAll(ss []stats, f func(stats) time.Duration) string {
@@ -607,70 +583,4 @@ func ratio(a, b time.Duration) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
-}
-
-// command renders how the bench was invoked; under `go run` argv[0] is a
-// temporary binary, so it is shown as go run ./bench/vpcapi.
-func command(argv []string) string {
-	name := argv[0]
-	if strings.Contains(name, "go-build") {
-		name = "go run ./bench/vpcapi"
-	}
-	return strings.Join(append([]string{name}, argv[1:]...), " ")
-}
-
-// loadavg returns the 1, 5 and 15 minute load averages.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// machine describes the host: CPUs, CPU model, kernel.
-func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	kernel := "unknown kernel"
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		kernel = "Linux " + unix.ByteSliceToString(u.Release[:])
-	}
-	return fmt.Sprintf("nproc %s, %s, %s", output("nproc"), model, kernel)
-}
-
-// writeSection replaces the vpcapi section of path (or appends one, creating
-// the file if needed), keeping everything else.
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if len(old) == 0 {
-		old = []byte("# Benchmark results\n\nHow to run: see README.md in this directory.\n")
-	}
-	var out []byte
-	i := bytes.Index(old, []byte(beginMarker))
-	j := bytes.Index(old, []byte(endMarker))
-	if i >= 0 && j > i {
-		out = append(out, old[:i]...)
-		out = append(out, strings.TrimSuffix(section, "\n")...)
-		out = append(out, old[j+len(endMarker):]...)
-	} else {
-		out = append(bytes.TrimRight(old, "\n"), "\n\n"...)
-		out = append(out, section...)
-	}
-	return os.WriteFile(path, out, 0o644)
 }

@@ -86,7 +86,7 @@ func Start(ctx context.Context, bin, dir string) (*Daemon, error) {
 	d := &Daemon{
 		URL:     "http://" + addr,
 		DataDir: filepath.Join(dir, "privlink-data"),
-		Version: report.Output("go", "version", bin),
+		Version: version(bin),
 		done:    make(chan struct{}),
 		logPath: filepath.Join(dir, "privlink.log"),
 	}
@@ -97,7 +97,9 @@ func Start(ctx context.Context, bin, dir string) (*Daemon, error) {
 	defer logf.Close()
 	d.cmd = exec.Command(bin, "server", "--listen", addr, "--data-dir", d.DataDir, "--region", "us-east-1", "--zones", "a,b,c")
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group: a Ctrl-C at the terminal reaches the bench,
+	// which then needs the daemon to clean up, and not the daemon.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start privlink: %w", err)
 	}
@@ -295,6 +297,16 @@ func pidsInNetns(ino uint64) []int {
 		}
 	}
 	return pids
+}
+
+// version describes the binary: `go version`, when it was built, and the
+// working tree it was presumably built from.
+func version(bin string) string {
+	v := report.Output("go", "version", bin)
+	if fi, err := os.Stat(bin); err == nil {
+		v += ", built " + fi.ModTime().UTC().Format("2006-01-02 15:04 MST")
+	}
+	return v + "; working tree " + report.Tree()
 }
 
 func freePort() (int, error) {

@@ -60,6 +60,19 @@ func Output(name string, args ...string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// Tree describes the git working tree of the current directory: its HEAD
+// commit, and whether it has uncommitted changes.
+func Tree() string {
+	head := Output("git", "rev-parse", "--short", "HEAD")
+	if head == "unknown" {
+		return "unknown tree"
+	}
+	if Output("git", "status", "--porcelain", "--untracked-files=no") != "" {
+		return head + " with uncommitted changes"
+	}
+	return head
+}
+
 // Command renders how a program was invoked; under `go run` argv[0] is a
 // temporary binary, so it is shown as `go run <pkg>`.
 func Command(argv []string, pkg string) string {
