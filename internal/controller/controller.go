@@ -104,8 +104,9 @@ type Config struct {
 	// changes, so that changes behind the controller's back (a namespace
 	// deleted by hand) heal. 0 means DefaultResync.
 	Resync time.Duration
-	// Debounce is how long a pass waits after a change, so that a burst of
-	// changes costs one pass. 0 means DefaultDebounce.
+	// Debounce is the least time between the end of a pass and the start
+	// of the next, so that a burst of changes costs one pass (see Run for
+	// the pacing). 0 means DefaultDebounce.
 	Debounce time.Duration
 	// MinBackoff and MaxBackoff bound the wait before retrying a failed
 	// pass; it doubles with each failure in a row. 0 means the defaults.
@@ -241,10 +242,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer resync.Stop()
 	failed := 0
 	for {
+		start := time.Now()
 		err := c.pass(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
+		lastEnd, lastDur := time.Now(), time.Since(start)
 		resync.Reset(c.resync)
 		if err != nil {
 			failed++
@@ -265,8 +268,14 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-kick:
 		case <-resync.C:
 		}
-		// Let a burst of changes settle into one pass.
-		if !sleep(ctx, c.debounce) {
+		// Pace the passes. A change after a quiet spell is reconciled at
+		// once; under a stream of changes, passes start at least twice
+		// their own duration (and at least the debounce) apart, so that
+		// the changes of a burst share a pass and the controller, whose
+		// passes grow with the number of resources, leaves at least two
+		// thirds of the time to the API.
+		spacing := max(c.debounce, 2*lastDur)
+		if !sleep(ctx, spacing-time.Since(lastEnd)) {
 			return nil
 		}
 		select {

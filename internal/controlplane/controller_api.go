@@ -39,38 +39,28 @@ func (s *Service) Snapshot(ctx context.Context) (NetworkSnapshot, error) {
 		return NetworkSnapshot{}, fmt.Errorf("snapshot: %w", err)
 	}
 	out := NetworkSnapshot{Rev: rev}
+	s.snaps.mu.Lock()
+	defer s.snaps.mu.Unlock()
 	err = s.st.View(ctx, func(tx store.ReadTx) error {
-		vpcs, err := listRecords[model.Vpc](tx, store.KindPrefix(store.KindVpc))
-		if err != nil {
+		var err error
+		c := &s.snaps
+		if out.Vpcs, err = listCached[model.Vpc](c, tx, store.KindPrefix(store.KindVpc)); err != nil {
 			return err
 		}
-		subnets, err := listRecords[model.Subnet](tx, store.KindPrefix(store.KindSubnet))
-		if err != nil {
+		if out.Subnets, err = listCached[model.Subnet](c, tx, store.KindPrefix(store.KindSubnet)); err != nil {
 			return err
 		}
-		groups, err := listRecords[model.SecurityGroup](tx, store.KindPrefix(store.KindSecurityGroup))
-		if err != nil {
+		if out.SecurityGroups, err = listCached[model.SecurityGroup](c, tx, store.KindPrefix(store.KindSecurityGroup)); err != nil {
 			return err
 		}
-		acls, err := listRecords[model.NetworkAcl](tx, store.KindPrefix(store.KindNetworkAcl))
-		if err != nil {
+		if out.NetworkAcls, err = listCached[model.NetworkAcl](c, tx, store.KindPrefix(store.KindNetworkAcl)); err != nil {
 			return err
 		}
-		instances, err := listRecords[model.Instance](tx, store.KindPrefix(store.KindInstance))
-		if err != nil {
+		if out.Instances, err = listCached[model.Instance](c, tx, store.KindPrefix(store.KindInstance)); err != nil {
 			return err
 		}
-		enis, err := listRecords[model.NetworkInterface](tx, store.KindPrefix(store.KindENI))
-		if err != nil {
-			return err
-		}
-		out.Vpcs = derefAll(vpcs)
-		out.Subnets = derefAll(subnets)
-		out.SecurityGroups = derefAll(groups)
-		out.NetworkAcls = derefAll(acls)
-		out.Instances = derefAll(instances)
-		out.ENIs = derefAll(enis)
-		return nil
+		out.ENIs, err = listCached[model.NetworkInterface](c, tx, store.KindPrefix(store.KindENI))
+		return err
 	})
 	if err != nil {
 		return NetworkSnapshot{}, fmt.Errorf("snapshot: %w", err)
@@ -131,14 +121,6 @@ func markAvailable[T any](tx store.Tx, kind string, refs []Ref, state func(*T) *
 		}
 	}
 	return nil
-}
-
-func derefAll[T any](ps []*T) []T {
-	out := make([]T, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, *p)
-	}
-	return out
 }
 
 // InstanceProgress is what one controller pass did to instances, each list

@@ -45,8 +45,10 @@ type Service struct {
 	zones  []model.Zone
 	log    *slog.Logger
 	now    func() time.Time
-	logs   ConsoleLogs
-	quota  int
+	// snaps makes Snapshot decode only what changed since the last one.
+	snaps snapshotCache
+	logs  ConsoleLogs
+	quota int
 }
 
 // New returns a Service.
