@@ -43,6 +43,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"golang.org/x/sys/unix"
 
+	"github.com/privlink/privlink/bench/internal/benchd"
 	"github.com/privlink/privlink/bench/internal/report"
 )
 
@@ -80,7 +81,6 @@ func run(ctx context.Context, o options, argv []string) error {
 	if o.n < 1 || o.runs < 1 {
 		return errors.New("-n and -runs must be at least 1")
 	}
-	benchSettle = o.settle
 	if os.Geteuid() != 0 {
 		return errors.New("vpcapi needs root: privlink creates a network namespace per VPC")
 	}
@@ -97,7 +97,7 @@ func run(ctx context.Context, o options, argv []string) error {
 		}
 	}
 
-	pl, err := startPrivlink(ctx, o.privlink, tmp)
+	pl, err := startPrivlink(ctx, o.privlink, tmp, o.settle)
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startPrivlink(ctx context.Context, bin, tmp string) (*server, error) {
+func startPrivlink(ctx context.Context, bin, tmp string, settle time.Duration) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -397,10 +397,10 @@ func startPrivlink(ctx context.Context, bin, tmp string) (*server, error) {
 	created := map[string]bool{}
 	s.track = func(id string) { created[id] = true }
 	s.afterCreate = func(ctx context.Context, ids []string) error {
-		return waitNamespaces(ctx, ids, true, benchSettle)
+		return waitNamespaces(ctx, ids, true, settle)
 	}
 	s.afterDelete = func(ctx context.Context, ids []string) error {
-		return waitNamespaces(ctx, ids, false, benchSettle)
+		return waitNamespaces(ctx, ids, false, settle)
 	}
 	if resp, err := http.Get(url + "/debug/pprof/"); err == nil {
 		resp.Body.Close()
@@ -425,39 +425,13 @@ func startPrivlink(ctx context.Context, bin, tmp string) (*server, error) {
 	return s, nil
 }
 
-// benchSettle is set from -settle.
-var benchSettle = 5 * time.Minute
-
-// waitNamespaces polls /run/netns until every plk-<id> exists (present) or
-// none does.
+// waitNamespaces waits until every plk-<id> exists (present) or none does.
 func waitNamespaces(ctx context.Context, ids []string, present bool, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		pending := 0
-		for _, id := range ids {
-			_, err := os.Stat("/run/netns/plk-" + id)
-			if (err == nil) != present {
-				pending++
-			}
-		}
-		if pending == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			verb := "to appear"
-			if !present {
-				verb = "to go"
-			}
-			return fmt.Errorf("%d of %d namespaces still waiting %s after %v", pending, len(ids), verb, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = "plk-" + id
 	}
+	return benchd.WaitNamespaces(ctx, names, present, timeout)
 }
 
 func startMoto(ctx context.Context, motoCmd, tmp string) (*server, error) {
