@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/privlink/privlink/internal/awsapi"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
 const (
@@ -23,23 +21,11 @@ const (
 )
 
 // newNetTestService returns a Service over a fresh bbolt store in
-// t.TempDir(), in us-east-1 with zones a, b and c.
+// t.TempDir(), in us-east-1 with zones a, b and c, and a clock stopped at
+// testEpoch.
 func newNetTestService(t *testing.T) (*Service, store.Store) {
 	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatalf("boltstore.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b", "c"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
-	s, err := New(Config{Store: st, Region: "us-east-1", Zones: zones, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, _ := newInstanceTestService(t, nil)
 	return s, st
 }
 
