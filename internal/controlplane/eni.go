@@ -33,6 +33,10 @@ type NetworkInterface struct {
 	model.NetworkInterface
 	PrivateDNSName string
 	GroupSet       []GroupIdentifier // in the order of Groups
+	// AttachmentOwner is the attachment's instanceOwnerId: the owner of
+	// the attached instance, or the service owning a requester-managed
+	// ENI ("" when not attached).
+	AttachmentOwner string
 }
 
 // DescribeNetworkInterfacesInput is the input of DescribeNetworkInterfaces.
@@ -384,7 +388,7 @@ func groupNames(tx store.ReadTx, account string) (map[string]string, error) {
 // describeENI derives the API view of a stored ENI. names maps group ids to
 // names (groupNames).
 func (s *Service) describeENI(e *model.NetworkInterface, names map[string]string) NetworkInterface {
-	out := NetworkInterface{NetworkInterface: *e, PrivateDNSName: model.PrivateDNSName(s.region, e.PrivateIP)}
+	out := NetworkInterface{NetworkInterface: *e, PrivateDNSName: model.PrivateDNSName(s.region, e.PrivateIP), AttachmentOwner: instanceOwner(*e)}
 	out.GroupSet = make([]GroupIdentifier, 0, len(e.Groups))
 	for _, g := range e.Groups {
 		out.GroupSet = append(out.GroupSet, GroupIdentifier{GroupID: g, GroupName: names[g]})

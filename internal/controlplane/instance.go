@@ -665,7 +665,7 @@ var instanceFilters = func() filterDefs[Instance] {
 		"usage-operation":                        fixed(InstanceUsageOperation),
 		"virtualization-type":                    fixed(InstanceVirtualizationType),
 		"vpc-id":                                 str(func(i Instance) string { return i.VpcID }),
-		"private-dns-name-options.hostname-type": fixed(hostnameTypeIPName),
+		"private-dns-name-options.hostname-type": fixed(HostnameTypeIPName),
 		"private-dns-name-options.enable-resource-name-dns-a-record":    fixed("false"),
 		"private-dns-name-options.enable-resource-name-dns-aaaa-record": fixed("false"),
 	}

@@ -193,8 +193,9 @@ func TestRunInstances(t *testing.T) {
 			DeleteOnTermination: true, SourceDestCheck: true, BridgePort: model.LinkName("p", eni.ID),
 			Tags: []model.Tag{{Key: "Role", Value: "eth0"}},
 		},
-		PrivateDNSName: "ip-10-0-1-4.ec2.internal",
-		GroupSet:       groups,
+		PrivateDNSName:  "ip-10-0-1-4.ec2.internal",
+		GroupSet:        groups,
+		AttachmentOwner: netAcctA,
 	}
 	want := Instance{
 		Instance: model.Instance{

@@ -17,8 +17,9 @@ import (
 // broadcast address.
 const reservedPerSubnet = 5
 
-// hostnameTypeIPName is the instance hostname type of a new subnet.
-const hostnameTypeIPName = "ip-name"
+// HostnameTypeIPName is the hostname type of every subnet and instance:
+// names derived from the private IPv4 address (ip-10-0-1-5.ec2.internal).
+const HostnameTypeIPName = "ip-name"
 
 // CreateSubnetInput is the input of CreateSubnet. IPv6, IPAM and Outposts are
 // not supported; asking for them is UnsupportedOperation.
@@ -104,7 +105,7 @@ func (s *Service) describeSubnet(tx store.ReadTx, sn *model.Subnet) (Subnet, err
 		Subnet:                  *sn,
 		AvailableIPAddressCount: int32(1<<(32-p.Bits()) - reservedPerSubnet - used),
 		SubnetArn:               fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", s.region, sn.OwnerID, sn.ID),
-		HostnameType:            hostnameTypeIPName,
+		HostnameType:            HostnameTypeIPName,
 	}, nil
 }
 

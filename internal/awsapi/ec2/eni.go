@@ -53,16 +53,10 @@ func eniOut(e controlplane.NetworkInterface) NetworkInterface {
 		TagSet:           append([]Tag{}, tagsOut(e.Tags)...),
 	}
 	if e.AttachmentID != "" {
-		// instanceOwnerId: the service owning a requester-managed ENI, or
-		// the owner of the instance, which is the ENI's owner.
-		owner := e.InstanceOwnerID
-		if owner == "" {
-			owner = e.OwnerID
-		}
 		out.Attachment = &NetworkInterfaceAttachment{
 			AttachmentId:        ptr(e.AttachmentID),
 			InstanceId:          optStr(e.InstanceID),
-			InstanceOwnerId:     ptr(owner),
+			InstanceOwnerId:     ptr(e.AttachmentOwner),
 			DeviceIndex:         ptr(e.DeviceIndex),
 			Status:              ptr(model.AttachmentAttached),
 			AttachTime:          ptr(e.AttachTime),

@@ -18,11 +18,6 @@ var (
 	_ GetConsoleOutputAPI       = (*API)(nil)
 )
 
-// hostnameTypeIPName is the privateDnsNameOptions.hostnameType of every
-// instance, as the control plane's private-dns-name-options filters match
-// it.
-const hostnameTypeIPName = "ip-name"
-
 // stateOut converts a state name and its code.
 func stateOut(name string, code int32) *InstanceState {
 	return &InstanceState{Code: ptr(code), Name: ptr(name)}
@@ -65,7 +60,7 @@ func instanceOut(i controlplane.Instance) Instance {
 		EnclaveOptions:     &EnclaveOptions{Enabled: ptr(false)},
 		HibernationOptions: &HibernationOptions{Configured: ptr(false)},
 		PrivateDnsNameOptions: &PrivateDnsNameOptionsResponse{
-			HostnameType:                    ptr(hostnameTypeIPName),
+			HostnameType:                    ptr(controlplane.HostnameTypeIPName),
 			EnableResourceNameDnsARecord:    ptr(false),
 			EnableResourceNameDnsAAAARecord: ptr(false),
 		},
