@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/privlink/privlink/internal/dataplane"
 	"github.com/privlink/privlink/internal/dataplane/netns"
 	"github.com/privlink/privlink/internal/model"
-	"github.com/privlink/privlink/internal/store/boltstore"
 	"github.com/privlink/privlink/internal/testenv"
 	"github.com/privlink/privlink/internal/vpcdns"
 )
@@ -33,19 +31,7 @@ func TestPrivilegedInstances(t *testing.T) {
 	ctx := t.Context()
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	st, err := boltstore.Open(ctx, filepath.Join(t.TempDir(), "privlink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, st := newStoreAndControlPlane(t, logger, "a")
 	if _, err := cp.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,27 @@ import (
 	"github.com/privlink/privlink/internal/testenv"
 )
 
+// newStoreAndControlPlane returns a control plane in us-east-1 with the
+// given zones over a fresh bbolt store, which it also returns for the
+// controller's change feed.
+func newStoreAndControlPlane(t *testing.T, logger *slog.Logger, zones ...string) (*controlplane.Service, *boltstore.Store) {
+	t.Helper()
+	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "privlink.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	zs, err := model.Zones("us-east-1", zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zs, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp, st
+}
+
 // TestPrivilegedController runs the controller with the Linux data plane
 // against a real store: VPCs and subnets created through the control plane
 // become namespaces and bridges, a namespace deleted by hand comes back, and
@@ -35,19 +56,7 @@ func TestPrivilegedController(t *testing.T) {
 	ctx := t.Context()
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	st, err := boltstore.Open(ctx, filepath.Join(t.TempDir(), "privlink.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b", "c"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, st := newStoreAndControlPlane(t, logger, "a", "b", "c")
 	if _, err := cp.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}

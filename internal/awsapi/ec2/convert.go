@@ -96,3 +96,13 @@ func boolAttr(a *AttributeBooleanValue) *bool {
 func blockPublicAccessOff() *BlockPublicAccessStates {
 	return &BlockPublicAccessStates{InternetGatewayBlockMode: ptr("off")}
 }
+
+// convertAll converts every item with f. The result is never nil, so that a
+// list AWS always sends goes out as an empty wrapper when it has no items.
+func convertAll[A, B any](in []A, f func(A) B) []B {
+	out := make([]B, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}

@@ -78,14 +78,7 @@ func (a *API) DescribeNetworkInterfaces(ctx context.Context, req *awsapi.Request
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeNetworkInterfacesOutput{
-		NetworkInterfaces: make([]NetworkInterface, 0, len(res.NetworkInterfaces)),
-		NextToken:         optStr(res.NextToken),
-	}
-	for _, e := range res.NetworkInterfaces {
-		out.NetworkInterfaces = append(out.NetworkInterfaces, eniOut(e))
-	}
-	return out, nil
+	return &DescribeNetworkInterfacesOutput{NetworkInterfaces: convertAll(res.NetworkInterfaces, eniOut), NextToken: optStr(res.NextToken)}, nil
 }
 
 // ModifyNetworkInterfaceAttribute implements

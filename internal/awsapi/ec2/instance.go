@@ -117,16 +117,12 @@ func instanceENIOut(e controlplane.NetworkInterface) InstanceNetworkInterface {
 // reservationOut converts a reservation. Its own groupSet is empty in a
 // VPC, and AWS sends it empty.
 func reservationOut(r controlplane.Reservation) Reservation {
-	out := Reservation{
+	return Reservation{
 		ReservationId: ptr(r.ReservationID),
 		OwnerId:       ptr(r.OwnerID),
 		Groups:        []GroupIdentifier{},
-		Instances:     make([]Instance, 0, len(r.Instances)),
+		Instances:     convertAll(r.Instances, instanceOut),
 	}
-	for _, i := range r.Instances {
-		out.Instances = append(out.Instances, instanceOut(i))
-	}
-	return out
 }
 
 // stateChangesOut converts the answer of Terminate/Stop/StartInstances.
@@ -179,11 +175,7 @@ func (a *API) DescribeInstances(ctx context.Context, req *awsapi.Request, in *De
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeInstancesOutput{Reservations: make([]Reservation, 0, len(res.Reservations)), NextToken: optStr(res.NextToken)}
-	for _, r := range res.Reservations {
-		out.Reservations = append(out.Reservations, reservationOut(r))
-	}
-	return out, nil
+	return &DescribeInstancesOutput{Reservations: convertAll(res.Reservations, reservationOut), NextToken: optStr(res.NextToken)}, nil
 }
 
 // TerminateInstances implements TerminateInstancesAPI.

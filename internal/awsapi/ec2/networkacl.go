@@ -102,11 +102,7 @@ func (a *API) DescribeNetworkAcls(ctx context.Context, req *awsapi.Request, in *
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeNetworkAclsOutput{NetworkAcls: make([]NetworkAcl, 0, len(res.NetworkAcls)), NextToken: optStr(res.NextToken)}
-	for _, acl := range res.NetworkAcls {
-		out.NetworkAcls = append(out.NetworkAcls, networkAclOut(acl))
-	}
-	return out, nil
+	return &DescribeNetworkAclsOutput{NetworkAcls: convertAll(res.NetworkAcls, networkAclOut), NextToken: optStr(res.NextToken)}, nil
 }
 
 // networkAclEntryIn converts the shared parameters of CreateNetworkAclEntry

@@ -73,11 +73,7 @@ func (a *API) DescribeSubnets(ctx context.Context, req *awsapi.Request, in *Desc
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeSubnetsOutput{Subnets: make([]Subnet, 0, len(res.Subnets)), NextToken: optStr(res.NextToken)}
-	for _, sn := range res.Subnets {
-		out.Subnets = append(out.Subnets, subnetOut(sn))
-	}
-	return out, nil
+	return &DescribeSubnetsOutput{Subnets: convertAll(res.Subnets, subnetOut), NextToken: optStr(res.NextToken)}, nil
 }
 
 // DeleteSubnet implements DeleteSubnetAPI.

@@ -66,11 +66,7 @@ func (a *API) DescribeVpcs(ctx context.Context, req *awsapi.Request, in *Describ
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeVpcsOutput{Vpcs: make([]Vpc, 0, len(res.Vpcs)), NextToken: optStr(res.NextToken)}
-	for _, v := range res.Vpcs {
-		out.Vpcs = append(out.Vpcs, vpcOut(v))
-	}
-	return out, nil
+	return &DescribeVpcsOutput{Vpcs: convertAll(res.Vpcs, vpcOut), NextToken: optStr(res.NextToken)}, nil
 }
 
 // DeleteVpc implements DeleteVpcAPI.
