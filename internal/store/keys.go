@@ -12,6 +12,13 @@ const (
 	KindNetworkAcl    = "acl"
 	KindInstance      = "instance"
 	KindENI           = "eni"
+	// The ELBv2 kinds are keyed by the 16-hex suffix of the resource's ARN.
+	KindLoadBalancer = "elb-lb"
+	KindTargetGroup  = "elb-tg"
+	KindListener     = "elb-listener"
+	// KindTargetHealth holds one model.TargetHealthSet per target group,
+	// keyed like the group, written by the controllers.
+	KindTargetHealth = "elb-health"
 	// KindIndex holds secondary indexes: "index/<name>/<value>" → primary key.
 	KindIndex = "index"
 	// KindMeta holds records about the store's own deployment, not about

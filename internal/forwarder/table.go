@@ -1,0 +1,123 @@
+package forwarder
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Table is the complete forwarding configuration of a node. The engine
+// treats a Table as immutable once handed to Engine.Set: the caller must
+// not change it afterwards.
+type Table struct {
+	Listeners []Listener
+}
+
+// Listener is a listening socket at Addr inside the network namespace
+// Namespace, whose connections go to one of Backends.
+type Listener struct {
+	// Key identifies the listener across tables: its socket, flows and
+	// counters follow the key. Keys are unique within a table.
+	Key string
+	// Namespace is the named network namespace (under /run/netns) that
+	// holds the listening socket.
+	Namespace string
+	Addr      netip.AddrPort
+	Backends  []Backend
+	// ProxyProtocol sends a Proxy Protocol v2 header (command PROXY, the
+	// client's address as source and Addr as destination) to the backend
+	// before any data.
+	ProxyProtocol bool
+	// EndpointID, when not empty and ProxyProtocol is set, adds the AWS
+	// TLV (type 0xEA, subtype 0x01) carrying it.
+	EndpointID string
+	// StickySource chooses the backend by the client's address alone, so
+	// that every flow of one client goes to the same backend; otherwise
+	// the choice hashes the whole 4-tuple.
+	StickySource bool
+}
+
+// BackendState is whether a backend takes new flows.
+type BackendState int
+
+const (
+	// Healthy backends take new flows.
+	Healthy BackendState = iota
+	// Unhealthy backends take new flows only when no backend of the
+	// listener is healthy (fail open).
+	Unhealthy
+	// Draining backends take no new flows. Their existing flows live
+	// until DrainUntil and are then reset.
+	Draining
+)
+
+// Backend is one destination of a listener's flows.
+type Backend struct {
+	// Key identifies the backend within its listener across tables; a
+	// backend whose key is gone from the listener in a new table has its
+	// flows reset.
+	Key string
+	// Namespace is the named network namespace the connection to the
+	// backend is dialled from, and Source its local address there.
+	Namespace string
+	Source    netip.Addr
+	Addr      netip.AddrPort
+	State     BackendState
+	// DrainUntil is when a Draining backend's flows are reset.
+	DrainUntil time.Time
+}
+
+// Check is a health check of one target, made from a namespace and source
+// address as a node would make it.
+type Check struct {
+	// Key identifies the check across Checker.Set calls: a check whose
+	// key and parameters are unchanged keeps its state and counts.
+	Key       string
+	Namespace string
+	Source    netip.Addr
+	Addr      netip.AddrPort
+	// Protocol is "TCP" (a connect), "HTTP" or "HTTPS" (a GET of Path
+	// whose status must match Matcher).
+	Protocol string
+	Path     string
+	// Matcher lists the HTTP codes that pass: "200", "200,202" or
+	// "200-399".
+	Matcher            string
+	Interval, Timeout  time.Duration
+	HealthyThreshold   int
+	UnhealthyThreshold int
+	// ProxyProtocol sends a Proxy Protocol v2 LOCAL header first, as a
+	// load balancer with proxy protocol does on its health checks.
+	ProxyProtocol bool
+}
+
+// HealthState is a check's conclusion so far.
+type HealthState string
+
+// Health states: every check starts Initial and becomes Healthy after
+// HealthyThreshold passes in a row, Unhealthy after UnhealthyThreshold
+// failures in a row.
+const (
+	StateInitial   HealthState = "initial"
+	StateHealthy   HealthState = "healthy"
+	StateUnhealthy HealthState = "unhealthy"
+)
+
+// FailReason is why the last failed check failed.
+type FailReason string
+
+// Failure reasons.
+const (
+	FailNone     FailReason = ""
+	FailTimeout  FailReason = "timeout"  // no connection or answer within Timeout
+	FailRefused  FailReason = "failed"   // connection refused or reset, or a bad answer
+	FailMismatch FailReason = "mismatch" // an HTTP status outside Matcher
+)
+
+// Health is a check's state.
+type Health struct {
+	Key    string
+	State  HealthState
+	Reason FailReason // of the last failure, for Unhealthy
+	// Code is the HTTP status of the last answer, for FailMismatch.
+	Code int
+}
