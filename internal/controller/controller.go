@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/dataplane"
+	"github.com/privlink/privlink/internal/forwarder"
 	"github.com/privlink/privlink/internal/metrics"
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/supervisor"
@@ -47,6 +49,23 @@ type resolver interface {
 	Set(ctx context.Context, cfg vpcdns.Config) error
 }
 
+// forwardingEngine carries the load balancers' traffic: forwarder.Engine.
+type forwardingEngine interface {
+	Set(ctx context.Context, t forwarder.Table) error
+}
+
+// healthChecker probes the targets: forwarder.Checker. It reports through
+// Controller.ReportHealth.
+type healthChecker interface {
+	Set(checks []forwarder.Check)
+}
+
+// loadBalancerStatus is the control plane's write-back for load balancers.
+type loadBalancerStatus interface {
+	ActivateLoadBalancers(ctx context.Context, arns []string) error
+	RecordTargetHealth(ctx context.Context, updates []controlplane.TargetHealthUpdate) error
+}
+
 // changes is the store's change feed.
 type changes interface {
 	Rev(ctx context.Context) (int64, error)
@@ -66,6 +85,7 @@ const (
 var watchedKinds = []string{
 	store.KindVpc, store.KindSubnet, store.KindSecurityGroup, store.KindNetworkAcl,
 	store.KindInstance, store.KindENI,
+	store.KindLoadBalancer, store.KindListener, store.KindTargetGroup, store.KindTargetHealth,
 }
 
 // Config configures a Controller.
@@ -81,6 +101,13 @@ type Config struct {
 	Supervisor workloadSupervisor
 	// Resolver serves each VPC's DNS at base+2; nil serves none (tests).
 	Resolver resolver
+	// Forwarder carries the load balancers' listeners, Checker runs their
+	// health checks and LoadBalancers takes the status back (nodes up,
+	// target health). Each may be nil (tests): no traffic, no checks, or
+	// no status.
+	Forwarder     forwardingEngine
+	Checker       healthChecker
+	LoadBalancers loadBalancerStatus
 	// Purger deletes the records of instances terminated long ago, every
 	// Purge; nil never purges.
 	Purger purger
@@ -139,6 +166,9 @@ type Controller struct {
 	sup      workloadSupervisor
 	resolver resolver
 	purger   purger
+	fwd      forwardingEngine
+	checker  healthChecker
+	lbStatus loadBalancerStatus
 	prefix   string
 	owner    string
 	region   string
@@ -152,6 +182,13 @@ type Controller struct {
 	// lastPurge is when the pass last purged; only the Run goroutine
 	// touches it.
 	lastPurge time.Time
+
+	// The checker's reports wait in pendingHealth (under mu, the latest
+	// per check) for writeHealth, which healthKick wakes; checkTargets
+	// (under mu) maps the current checks' keys to their targets.
+	pendingHealth map[string]forwarder.Health
+	healthKick    chan struct{}
+	checkTargets  map[string]checkTarget
 
 	passes   *metrics.Counter
 	failures *metrics.Counter
@@ -177,21 +214,25 @@ func New(cfg Config) (*Controller, error) {
 		return nil, errors.New("controller: empty region")
 	}
 	c := &Controller{
-		state:    cfg.State,
-		changes:  cfg.Changes,
-		dp:       cfg.DataPlane,
-		sup:      cfg.Supervisor,
-		resolver: cfg.Resolver,
-		purger:   cfg.Purger,
-		prefix:   cfg.Prefix,
-		owner:    cfg.Owner,
-		region:   cfg.Region,
-		log:      cfg.Logger,
-		resync:   orDefault(cfg.Resync, DefaultResync),
-		debounce: orDefault(cfg.Debounce, DefaultDebounce),
-		minBack:  orDefault(cfg.MinBackoff, DefaultMinBackoff),
-		maxBack:  orDefault(cfg.MaxBackoff, DefaultMaxBackoff),
-		purge:    orDefault(cfg.Purge, DefaultPurge),
+		state:      cfg.State,
+		changes:    cfg.Changes,
+		dp:         cfg.DataPlane,
+		sup:        cfg.Supervisor,
+		resolver:   cfg.Resolver,
+		purger:     cfg.Purger,
+		fwd:        cfg.Forwarder,
+		checker:    cfg.Checker,
+		lbStatus:   cfg.LoadBalancers,
+		healthKick: make(chan struct{}, 1),
+		prefix:     cfg.Prefix,
+		owner:      cfg.Owner,
+		region:     cfg.Region,
+		log:        cfg.Logger,
+		resync:     orDefault(cfg.Resync, DefaultResync),
+		debounce:   orDefault(cfg.Debounce, DefaultDebounce),
+		minBack:    orDefault(cfg.MinBackoff, DefaultMinBackoff),
+		maxBack:    orDefault(cfg.MaxBackoff, DefaultMaxBackoff),
+		purge:      orDefault(cfg.Purge, DefaultPurge),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -236,6 +277,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	kick := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.watch(ctx, from, kick) })
+	wg.Go(func() { c.writeHealth(ctx) })
 	defer wg.Wait()
 
 	resync := time.NewTicker(c.resync)
@@ -425,6 +467,7 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 			terminatedOK = true
 		}
 	}
+	errs = append(errs, c.loadBalancers(ctx, snap, &d, kernelErr == nil)...)
 	if c.resolver != nil {
 		if err := c.resolver.Set(ctx, d.dns); err != nil {
 			errs = append(errs, fmt.Errorf("vpc dns: %w", err))
@@ -466,7 +509,7 @@ func (c *Controller) configured(snap controlplane.NetworkSnapshot, d desired) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.status.Reconciled = true
-	c.status.Vpcs, c.status.Subnets, c.status.Instances = len(snap.Vpcs), d.subnets, len(d.cfg.Hosts)
+	c.status.Vpcs, c.status.Subnets, c.status.Instances = len(snap.Vpcs), d.subnets, d.hostedInstances()
 	c.status.Namespaces = namespaces
 }
 
@@ -491,6 +534,104 @@ func (c *Controller) purgeTerminated(ctx context.Context) {
 		if err := c.sup.Forget(ctx, r.ID); err != nil {
 			c.log.WarnContext(ctx, "controller: forget the workload of a purged instance", "instance", r.ID, "err", err)
 		}
+	}
+}
+
+// loadBalancers configures the forwarder and the health checks of the load
+// balancers, adds their names to the VPC resolvers' answers (d.dns), and
+// moves the provisioning ones whose nodes are up to active. kernelOK
+// reports whether the pass's data-plane Set succeeded: only then do the
+// nodes' namespaces exist.
+func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.NetworkSnapshot, d *desired, kernelOK bool) []error {
+	hosted := make(map[string]bool, len(d.cfg.Hosts))
+	for _, h := range d.cfg.Hosts {
+		hosted[h.Namespace] = true
+	}
+	e := buildELB(c.prefix, time.Now(), snap, func(eniID string) bool { return kernelOK && hosted[c.prefix+eniID] })
+	addNames(&d.dns, c.prefix, c.region, e.names)
+	var errs []error
+	if c.checker != nil {
+		c.mu.Lock()
+		c.checkTargets = e.checkTargets
+		c.mu.Unlock()
+		c.checker.Set(e.checks)
+	}
+	if c.fwd != nil {
+		if err := c.fwd.Set(ctx, e.table); err != nil {
+			return append(errs, fmt.Errorf("forwarder: %w", err))
+		}
+	}
+	if c.lbStatus != nil && len(e.provisioning) > 0 {
+		if err := c.lbStatus.ActivateLoadBalancers(ctx, e.provisioning); err != nil {
+			errs = append(errs, err)
+		} else {
+			for _, arn := range e.provisioning {
+				c.log.InfoContext(ctx, "load balancer active", "arn", arn)
+			}
+		}
+	}
+	return errs
+}
+
+// ReportHealth takes the health checker's reports (forwarder
+// CheckerOptions.Report). It never blocks: the latest report of each check
+// waits in pending for the goroutine that writes them to the store.
+func (c *Controller) ReportHealth(hs []forwarder.Health) {
+	c.mu.Lock()
+	if c.pendingHealth == nil {
+		c.pendingHealth = map[string]forwarder.Health{}
+	}
+	for _, h := range hs {
+		c.pendingHealth[h.Key] = h
+	}
+	c.mu.Unlock()
+	select {
+	case c.healthKick <- struct{}{}:
+	default:
+	}
+}
+
+// writeHealth writes the checker's reports to the store until ctx is done.
+// The checker reports changes only, so a failed write is retried (with
+// backoff) rather than dropped: a newer report of the same check replaces
+// the one waiting.
+func (c *Controller) writeHealth(ctx context.Context) {
+	failed := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.healthKick:
+		}
+		c.mu.Lock()
+		hs := slices.Collect(maps.Values(c.pendingHealth))
+		c.pendingHealth = nil
+		updates := healthUpdates(hs, c.checkTargets)
+		c.mu.Unlock()
+		if c.lbStatus == nil || len(updates) == 0 {
+			continue
+		}
+		if err := c.lbStatus.RecordTargetHealth(ctx, updates); err != nil && ctx.Err() == nil {
+			failed++
+			c.log.WarnContext(ctx, "controller: record target health", "err", err)
+			// Put back what no newer report replaced, and try again.
+			c.mu.Lock()
+			for _, h := range hs {
+				if _, newer := c.pendingHealth[h.Key]; !newer {
+					if c.pendingHealth == nil {
+						c.pendingHealth = map[string]forwarder.Health{}
+					}
+					c.pendingHealth[h.Key] = h
+				}
+			}
+			c.mu.Unlock()
+			c.ReportHealth(nil)
+			if !sleep(ctx, c.backoff(failed)) {
+				return
+			}
+			continue
+		}
+		failed = 0
 	}
 }
 

@@ -154,6 +154,19 @@ func buildConfig(prefix, owner, region string, snap controlplane.NetworkSnapshot
 		}
 		d.instances = append(d.instances, w)
 	}
+	// Requester-managed ENIs (NLB nodes, endpoint ENIs) have namespaces of
+	// their own.
+	for _, eni := range sortedBy(snap.ENIs, func(e model.NetworkInterface) string { return e.ID }) {
+		if !eni.RequesterManaged || eni.InstanceID != "" {
+			continue
+		}
+		h, err := managedHost(prefix, eni, subnetByID, configured, vpcByID, groups, members)
+		if err != nil {
+			d.skipped = append(d.skipped, skipped{"network interface", eni.ID, eni.VpcID, err.Error()})
+			continue
+		}
+		d.cfg.Hosts = append(d.cfg.Hosts, h)
+	}
 	d.dns = dnsConfig(prefix, region, vpcs, instances)
 	return d
 }
@@ -167,31 +180,66 @@ func instanceHost(prefix string, inst model.Instance, enis map[string]model.Netw
 	if !ok {
 		return dataplane.Host{}, fmt.Errorf("primary ENI %q does not exist", inst.PrimaryENI)
 	}
+	h, vpc, err := eniHost(prefix, prefix+inst.ID, eni, subnets, configured, vpcs)
+	if err != nil {
+		return dataplane.Host{}, err
+	}
+	h.Firewall = firewall(instanceIface, eni, groups, members)
+	if vpc.EnableDnsSupport {
+		if a := resolverAddr(vpc.CidrBlock); a.IsValid() {
+			h.DNS = []netip.Addr{a}
+		}
+	}
+	return h, nil
+}
+
+// managedHost returns the namespace of a requester-managed ENI (an NLB
+// node, an endpoint ENI): the ENI as eth0 on its subnet's bridge, with its
+// security groups as its firewall. An ENI without groups (an NLB created
+// without security groups) filters nothing, as AWS does for such a load
+// balancer.
+func managedHost(prefix string, eni model.NetworkInterface, subnets map[string]model.Subnet,
+	configured map[string]netip.Prefix, vpcs map[string]model.Vpc, groups map[string]model.SecurityGroup, members groupIndex) (dataplane.Host, error) {
+	h, _, err := eniHost(prefix, prefix+eni.ID, eni, subnets, configured, vpcs)
+	if err != nil {
+		return dataplane.Host{}, err
+	}
+	if len(eni.Groups) > 0 {
+		h.Firewall = firewall(instanceIface, eni, groups, members)
+	}
+	return h, nil
+}
+
+// eniHost returns the namespace ns holding eni as eth0 on its subnet's
+// bridge, with a default route via the VPC router (prefix + VPC id), and
+// the ENI's VPC.
+func eniHost(prefix, ns string, eni model.NetworkInterface, subnets map[string]model.Subnet,
+	configured map[string]netip.Prefix, vpcs map[string]model.Vpc) (dataplane.Host, model.Vpc, error) {
 	sn, ok := subnets[eni.SubnetID]
 	if !ok {
-		return dataplane.Host{}, fmt.Errorf("subnet %s of ENI %s does not exist", eni.SubnetID, eni.ID)
+		return dataplane.Host{}, model.Vpc{}, fmt.Errorf("subnet %s of ENI %s does not exist", eni.SubnetID, eni.ID)
 	}
 	gw, ok := configured[sn.ID]
 	if !ok {
-		return dataplane.Host{}, fmt.Errorf("subnet %s of ENI %s is not configured", sn.ID, eni.ID)
+		return dataplane.Host{}, model.Vpc{}, fmt.Errorf("subnet %s of ENI %s is not configured", sn.ID, eni.ID)
 	}
 	vpc, ok := vpcs[sn.VpcID]
 	if !ok {
-		return dataplane.Host{}, fmt.Errorf("VPC %s of ENI %s does not exist", sn.VpcID, eni.ID)
+		return dataplane.Host{}, model.Vpc{}, fmt.Errorf("VPC %s of ENI %s does not exist", sn.VpcID, eni.ID)
 	}
 	ip, err := netip.ParseAddr(eni.PrivateIP)
 	if err != nil || !ip.Is4() {
-		return dataplane.Host{}, fmt.Errorf("ENI %s: private IP %q is not an IPv4 address", eni.ID, eni.PrivateIP)
+		return dataplane.Host{}, model.Vpc{}, fmt.Errorf("ENI %s: private IP %q is not an IPv4 address", eni.ID, eni.PrivateIP)
 	}
 	mac, err := net.ParseMAC(eni.MacAddress)
 	if err != nil {
-		return dataplane.Host{}, fmt.Errorf("ENI %s: MAC address: %w", eni.ID, err)
+		return dataplane.Host{}, model.Vpc{}, fmt.Errorf("ENI %s: MAC address: %w", eni.ID, err)
 	}
 	if eni.BridgePort == "" {
-		return dataplane.Host{}, fmt.Errorf("ENI %s: no bridge port recorded", eni.ID)
+		return dataplane.Host{}, model.Vpc{}, fmt.Errorf("ENI %s: no bridge port recorded", eni.ID)
 	}
-	h := dataplane.Host{
-		Namespace: prefix + inst.ID,
+	return dataplane.Host{
+		Namespace: ns,
 		Interfaces: []dataplane.Interface{{
 			Name:         instanceIface,
 			BridgePort:   eni.BridgePort,
@@ -202,14 +250,7 @@ func instanceHost(prefix string, inst model.Instance, enis map[string]model.Netw
 			Gateway:      gw.Addr(),
 			DefaultRoute: true,
 		}},
-		Firewall: firewall(instanceIface, eni, groups, members),
-	}
-	if vpc.EnableDnsSupport {
-		if a := resolverAddr(vpc.CidrBlock); a.IsValid() {
-			h.DNS = []netip.Addr{a}
-		}
-	}
-	return h, nil
+	}, vpc, nil
 }
 
 // workloads returns the supervisor's complete list: every instance that is
@@ -223,6 +264,18 @@ func (d desired) workloads(kernelOK bool) []supervisor.Workload {
 		out = append(out, supervisor.Workload{ID: w.ref.ID, Namespace: w.ns, Script: w.script, Run: run})
 	}
 	return out
+}
+
+// hostedInstances returns how many instances have a namespace in the
+// configuration.
+func (d desired) hostedInstances() int {
+	n := 0
+	for _, w := range d.instances {
+		if w.hosted {
+			n++
+		}
+	}
+	return n
 }
 
 // terminating returns the namespaces of the shutting-down instances.

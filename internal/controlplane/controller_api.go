@@ -30,6 +30,13 @@ type NetworkSnapshot struct {
 	// ENIs holds every network interface: instances' primary ENIs and
 	// requester-managed ones (endpoints, NLB nodes).
 	ENIs []model.NetworkInterface
+	// The load balancers, their listeners and target groups, and what the
+	// health checks found (one set per target group that has been
+	// checked).
+	LoadBalancers []model.LoadBalancer
+	Listeners     []model.Listener
+	TargetGroups  []model.TargetGroup
+	TargetHealth  []model.TargetHealthSet
 }
 
 // Snapshot returns the desired network of every account.
@@ -59,7 +66,19 @@ func (s *Service) Snapshot(ctx context.Context) (NetworkSnapshot, error) {
 		if out.Instances, err = listCached[model.Instance](c, tx, store.KindPrefix(store.KindInstance)); err != nil {
 			return err
 		}
-		out.ENIs, err = listCached[model.NetworkInterface](c, tx, store.KindPrefix(store.KindENI))
+		if out.ENIs, err = listCached[model.NetworkInterface](c, tx, store.KindPrefix(store.KindENI)); err != nil {
+			return err
+		}
+		if out.LoadBalancers, err = listCached[model.LoadBalancer](c, tx, store.KindPrefix(store.KindLoadBalancer)); err != nil {
+			return err
+		}
+		if out.Listeners, err = listCached[model.Listener](c, tx, store.KindPrefix(store.KindListener)); err != nil {
+			return err
+		}
+		if out.TargetGroups, err = listCached[model.TargetGroup](c, tx, store.KindPrefix(store.KindTargetGroup)); err != nil {
+			return err
+		}
+		out.TargetHealth, err = listCached[model.TargetHealthSet](c, tx, store.KindPrefix(store.KindTargetHealth))
 		return err
 	})
 	if err != nil {

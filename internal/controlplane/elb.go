@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"encoding/base64"
 	"slices"
 	"strings"
 
@@ -221,3 +222,50 @@ var targetHealthDescriptions = map[string]string{
 func TargetHealthDescription(reason string) string {
 	return strings.ReplaceAll(targetHealthDescriptions[reason], " [%s]", "")
 }
+
+// codeAllocationIDNotFound is ELBv2's answer for an Elastic IP allocation
+// that does not exist; privlink has no Elastic IPs, so every one.
+const codeAllocationIDNotFound = "AllocationIdNotFound"
+
+// maxELBPageSize is the largest (and the default) PageSize of the ELBv2
+// Describe calls.
+const maxELBPageSize = 400
+
+// pageByMarker returns one page of the ELBv2 Describe calls: the items
+// (sorted by key, keys unique) after marker, at most pageSize of them (0
+// means maxELBPageSize), and the NextMarker ("" on the last page). The
+// marker is opaque to the caller: the key of the last item returned, so
+// that a page stays right when items before it are deleted between calls.
+func pageByMarker[T any](items []T, key func(T) string, marker string, pageSize int32) ([]T, string, error) {
+	if pageSize == 0 {
+		pageSize = maxELBPageSize
+	}
+	if pageSize < 1 || pageSize > maxELBPageSize {
+		return nil, "", validationError("Page size must be between 1 and %d", maxELBPageSize)
+	}
+	start := 0
+	if marker != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(marker)
+		if err != nil || len(raw) == 0 {
+			return nil, "", validationError("The marker '%s' is not valid", marker)
+		}
+		after := string(raw)
+		start = len(items)
+		for i, it := range items {
+			if key(it) > after {
+				start = i
+				break
+			}
+		}
+	}
+	end := start + int(pageSize)
+	if end >= len(items) {
+		return items[start:], "", nil
+	}
+	return items[start:end], base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1]))), nil
+}
+
+// ELBv2 error codes of the target group operations.
+const (
+	codeTooManyTargetGroups = "TooManyTargetGroups"
+)

@@ -19,6 +19,7 @@ import (
 	"github.com/privlink/privlink/internal/controller"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/dataplane"
+	"github.com/privlink/privlink/internal/forwarder"
 	"github.com/privlink/privlink/internal/metrics"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
@@ -65,10 +66,13 @@ type Ready struct {
 type Option func(*options)
 
 type options struct {
-	dataPlane  DataPlane
-	supervisor Supervisor
-	resolver   Resolver
-	ready      func(Ready)
+	dataPlane DataPlane
+	// dataPlaneReplaced is set when WithDataPlane replaced the Linux data
+	// plane.
+	dataPlaneReplaced bool
+	supervisor        Supervisor
+	resolver          Resolver
+	ready             func(Ready)
 }
 
 // WithDataPlane replaces the Linux data plane, so that a daemon can run
@@ -106,10 +110,12 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.dataPlaneReplaced = o.dataPlane != nil
 	if o.dataPlane == nil {
 		o.dataPlane = dataplane.NewLinux(logger.With("component", "dataplane"))
 	}
 
+	raiseOpenFiles(logger)
 	if err := prepareDataDir(cfg.DataDir, logger); err != nil {
 		return err
 	}
@@ -146,6 +152,24 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		runners = append(runners, dns.Run)
 	}
 
+	// The forwarder and the health checker work in the namespaces the
+	// data plane makes; a replaced data plane (dataplane.Fake) makes none.
+	var (
+		fwd     *forwarder.Engine
+		checker *forwarder.Checker
+		ctrl    *controller.Controller
+	)
+	if !o.dataPlaneReplaced {
+		fwd = forwarder.New(forwarder.Options{Logger: logger.With("component", "forwarder"), Metrics: reg})
+		checker = forwarder.NewChecker(forwarder.CheckerOptions{
+			Logger: logger.With("component", "healthcheck"),
+			// The checker starts checking only once the controller has
+			// given it checks, so ctrl is set by then.
+			Report: func(hs []forwarder.Health) { ctrl.ReportHealth(hs) },
+		})
+		runners = append(runners, fwd.Run, checker.Run)
+	}
+
 	cp, err := controlplane.New(controlplane.Config{
 		Store: st, Region: cfg.Region, Zones: zones, ConsoleLogs: o.supervisor,
 		Logger: logger.With("component", "controlplane"),
@@ -173,19 +197,24 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		rev, err := st.Rev(ctx)
 		return float64(rev), err
 	})
-	ctrl, err := controller.New(controller.Config{
-		State:      cp,
-		Changes:    st,
-		DataPlane:  o.dataPlane,
-		Supervisor: o.supervisor,
-		Resolver:   o.resolver,
-		Purger:     cp,
-		Prefix:     NamespacePrefix,
-		Owner:      owner,
-		Region:     cfg.Region,
-		Logger:     logger.With("component", "controller"),
-		Metrics:    reg,
-	})
+	ctrlCfg := controller.Config{
+		State:         cp,
+		Changes:       st,
+		DataPlane:     o.dataPlane,
+		Supervisor:    o.supervisor,
+		Resolver:      o.resolver,
+		LoadBalancers: cp,
+		Purger:        cp,
+		Prefix:        NamespacePrefix,
+		Owner:         owner,
+		Region:        cfg.Region,
+		Logger:        logger.With("component", "controller"),
+		Metrics:       reg,
+	}
+	if fwd != nil {
+		ctrlCfg.Forwarder, ctrlCfg.Checker = fwd, checker
+	}
+	ctrl, err = controller.New(ctrlCfg)
 	if err != nil {
 		return err
 	}

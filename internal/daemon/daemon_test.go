@@ -213,15 +213,20 @@ func TestRun(t *testing.T) {
 		t.Errorf("Status().StoreRevision = %d, want at least 2 (bootstrap, alice)", st.StoreRevision)
 	}
 
-	// The AWS API: a signed EC2 call reaches the handler; ELBv2 is not
-	// built yet and says so per action, in its own error envelope.
+	// The AWS API: a signed call reaches each service's handlers, routed
+	// by the credential scope; an action privlink lacks says so in the
+	// service's own error envelope.
 	code, body := signedCall(t, d.APIAddr, "ec2", "Action=DescribeRegions&Version=2016-11-15")
 	if code >= 500 {
 		t.Errorf("EC2 DescribeRegions: %d %s", code, body)
 	}
 	code, body = signedCall(t, d.APIAddr, "elasticloadbalancing", "Action=DescribeLoadBalancers&Version=2015-12-01")
-	if code != 400 || !strings.Contains(body, "<ErrorResponse") || !strings.Contains(body, "<Code>UnsupportedOperation</Code>") {
-		t.Errorf("ELBv2 call: %d %s, want 400 UnsupportedOperation in the query envelope", code, body)
+	if code != 200 || !strings.Contains(body, "<DescribeLoadBalancersResult>") {
+		t.Errorf("ELBv2 DescribeLoadBalancers: %d %s, want 200 and a result", code, body)
+	}
+	code, body = signedCall(t, d.APIAddr, "elasticloadbalancing", "Action=DescribeTrustStores&Version=2015-12-01")
+	if code != 400 || !strings.Contains(body, "<ErrorResponse") || !strings.Contains(body, "<Code>") {
+		t.Errorf("ELBv2 call privlink lacks: %d %s, want 400 in the query envelope", code, body)
 	}
 	code, body = get(t, d.url("/?Action=DescribeVpcs&Version=2016-11-15"))
 	if code < 400 || code >= 500 || !strings.Contains(body, "<Code>") {

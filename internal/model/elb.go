@@ -87,6 +87,11 @@ type LoadBalancer struct {
 	Attributes map[string]string `json:"attributes"`
 	Tags       []Tag             `json:"tags,omitempty"`
 	Created    time.Time         `json:"created"`
+	// EnforceSGOnPrivateLink is EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic:
+	// "on" or "off" while the load balancer has security groups, "" when
+	// it has none. With "off" the groups' inbound rules do not apply to
+	// traffic that arrives through PrivateLink.
+	EnforceSGOnPrivateLink string `json:"enforceSgOnPrivateLink,omitempty"`
 }
 
 // LBNode is one node of a load balancer: its ENI in one subnet.

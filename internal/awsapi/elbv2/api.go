@@ -1,6 +1,10 @@
 package elbv2
 
 import (
+	"context"
+	"errors"
+	"strings"
+
 	"github.com/privlink/privlink/internal/awsapi"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
@@ -19,7 +23,40 @@ type API struct {
 func NewAPI(cp *controlplane.Service) *API { return &API{cp: cp} }
 
 // Handler returns the awsapi.Handler of the ELBv2 service over cp.
-func Handler(cp *controlplane.Service) awsapi.Handler { return NewHandler(NewAPI(cp)) }
+func Handler(cp *controlplane.Service) awsapi.Handler {
+	return validationErrors{NewHandler(NewAPI(cp))}
+}
+
+// validationErrors answers a missing parameter or a value outside its type
+// or range as ELBv2 does, with ValidationError. The generated decoder is
+// shared with EC2, which answers MissingParameter and
+// InvalidParameterValue.
+type validationErrors struct{ next awsapi.Handler }
+
+func (v validationErrors) Handle(ctx context.Context, req *awsapi.Request) (awsapi.Response, error) {
+	resp, err := v.next.Handle(ctx, req)
+	var ae *awsapi.Error
+	if err == nil || !errors.As(err, &ae) {
+		return resp, err
+	}
+	switch ae.Code {
+	case "MissingParameter":
+		name := strings.TrimPrefix(ae.Message, "The request must contain the parameter ")
+		return nil, awsapi.Errorf("ValidationError",
+			"1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(name))
+	case "InvalidParameterValue":
+		return nil, awsapi.Errorf("ValidationError", "%s", ae.Message)
+	}
+	return resp, err
+}
+
+// lowerFirst spells a parameter as ELBv2's messages do: "name", not "Name".
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
 
 // ptr returns a pointer to v, for the optional fields of outputs.
 func ptr[T any](v T) *T { return &v }

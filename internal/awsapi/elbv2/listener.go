@@ -1,0 +1,145 @@
+package elbv2
+
+import (
+	"context"
+
+	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/controlplane"
+	"github.com/privlink/privlink/internal/model"
+)
+
+var (
+	_ CreateListenerAPI    = (*API)(nil)
+	_ DescribeListenersAPI = (*API)(nil)
+	_ ModifyListenerAPI    = (*API)(nil)
+	_ DeleteListenerAPI    = (*API)(nil)
+)
+
+// listenerOut converts a listener to its wire form. Its default action is
+// written the way AWS answers for a Network Load Balancer: the target group
+// both as TargetGroupArn and as a ForwardConfig of weight 1 without
+// stickiness.
+func listenerOut(l model.Listener) Listener {
+	return Listener{
+		ListenerArn:     ptr(l.ARN),
+		LoadBalancerArn: ptr(l.LoadBalancerARN),
+		Port:            ptr(l.Port),
+		Protocol:        ptr(l.Protocol),
+		DefaultActions: []Action{{
+			Type:           ptr(controlplane.ActionTypeForward),
+			TargetGroupArn: ptr(l.TargetGroupARN),
+			ForwardConfig: &ForwardActionConfig{
+				TargetGroups:                []TargetGroupTuple{{TargetGroupArn: ptr(l.TargetGroupARN), Weight: ptr(int32(1))}},
+				TargetGroupStickinessConfig: &TargetGroupStickinessConfig{Enabled: ptr(false)},
+			},
+		}},
+	}
+}
+
+// actionsIn converts DefaultActions.member.N.
+func actionsIn(in []Action) []controlplane.ListenerAction {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]controlplane.ListenerAction, 0, len(in))
+	for _, a := range in {
+		act := controlplane.ListenerAction{Type: deref(a.Type), TargetGroupARN: deref(a.TargetGroupArn)}
+		if f := a.ForwardConfig; f != nil {
+			for _, t := range f.TargetGroups {
+				act.ForwardTargetGroups = append(act.ForwardTargetGroups, controlplane.ForwardTargetGroup{TargetGroupARN: deref(t.TargetGroupArn), Weight: t.Weight})
+			}
+			if st := f.TargetGroupStickinessConfig; st != nil {
+				act.StickinessEnabled = deref(st.Enabled)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			set  bool
+		}{
+			{"AuthenticateCognitoConfig", a.AuthenticateCognitoConfig != nil},
+			{"AuthenticateOidcConfig", a.AuthenticateOidcConfig != nil},
+			{"FixedResponseConfig", a.FixedResponseConfig != nil},
+			{"JwtValidationConfig", a.JwtValidationConfig != nil},
+			{"RedirectConfig", a.RedirectConfig != nil},
+		} {
+			if c.set {
+				act.OtherConfigs = append(act.OtherConfigs, c.name)
+			}
+		}
+		out = append(out, act)
+	}
+	return out
+}
+
+// certificatesIn returns the ARNs of Certificates.member.N.
+func certificatesIn(in []Certificate) []string {
+	var out []string
+	for _, c := range in {
+		out = append(out, deref(c.CertificateArn))
+	}
+	return out
+}
+
+// CreateListener implements CreateListenerAPI.
+func (a *API) CreateListener(ctx context.Context, req *awsapi.Request, in *CreateListenerInput) (*CreateListenerOutput, error) {
+	l, err := a.cp.CreateListener(ctx, req.Caller.AccountID, controlplane.CreateListenerInput{
+		LoadBalancerARN:      deref(in.LoadBalancerArn),
+		Protocol:             deref(in.Protocol),
+		Port:                 in.Port,
+		DefaultActions:       actionsIn(in.DefaultActions),
+		SslPolicy:            deref(in.SslPolicy),
+		Certificates:         certificatesIn(in.Certificates),
+		AlpnPolicy:           in.AlpnPolicy,
+		MutualAuthentication: in.MutualAuthentication != nil,
+		Tags:                 tagsIn(in.Tags),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &CreateListenerOutput{Listeners: []Listener{listenerOut(l)}}, nil
+}
+
+// DescribeListeners implements DescribeListenersAPI.
+func (a *API) DescribeListeners(ctx context.Context, req *awsapi.Request, in *DescribeListenersInput) (*DescribeListenersOutput, error) {
+	res, err := a.cp.DescribeListeners(ctx, req.Caller.AccountID, controlplane.DescribeListenersInput{
+		LoadBalancerARN: deref(in.LoadBalancerArn),
+		ListenerARNs:    in.ListenerArns,
+		Marker:          deref(in.Marker),
+		PageSize:        deref(in.PageSize),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &DescribeListenersOutput{Listeners: make([]Listener, 0, len(res.Listeners)), NextMarker: optStr(res.NextMarker)}
+	for _, l := range res.Listeners {
+		out.Listeners = append(out.Listeners, listenerOut(l))
+	}
+	return out, nil
+}
+
+// ModifyListener implements ModifyListenerAPI.
+func (a *API) ModifyListener(ctx context.Context, req *awsapi.Request, in *ModifyListenerInput) (*ModifyListenerOutput, error) {
+	l, err := a.cp.ModifyListener(ctx, req.Caller.AccountID, controlplane.ModifyListenerInput{
+		ListenerARN:          deref(in.ListenerArn),
+		Protocol:             deref(in.Protocol),
+		Port:                 in.Port,
+		DefaultActions:       actionsIn(in.DefaultActions),
+		SslPolicy:            deref(in.SslPolicy),
+		Certificates:         certificatesIn(in.Certificates),
+		AlpnPolicy:           in.AlpnPolicy,
+		MutualAuthentication: in.MutualAuthentication != nil,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ModifyListenerOutput{Listeners: []Listener{listenerOut(l)}}, nil
+}
+
+// DeleteListener implements DeleteListenerAPI.
+func (a *API) DeleteListener(ctx context.Context, req *awsapi.Request, in *DeleteListenerInput) (*DeleteListenerOutput, error) {
+	err := a.cp.DeleteListener(ctx, req.Caller.AccountID, controlplane.DeleteListenerInput{ListenerARN: deref(in.ListenerArn)})
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteListenerOutput{}, nil
+}

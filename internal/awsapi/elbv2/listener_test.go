@@ -1,0 +1,144 @@
+package elbv2
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type lbwXMLTGTuple struct {
+	ARN    string `xml:"TargetGroupArn"`
+	Weight int32  `xml:"Weight"`
+}
+
+type lbwXMLAction struct {
+	Type           string          `xml:"Type"`
+	TargetGroupARN string          `xml:"TargetGroupArn"`
+	TargetGroups   []lbwXMLTGTuple `xml:"ForwardConfig>TargetGroups>member"`
+	Stickiness     string          `xml:"ForwardConfig>TargetGroupStickinessConfig>Enabled"`
+}
+
+type lbwXMLListener struct {
+	ARN             string         `xml:"ListenerArn"`
+	LoadBalancerARN string         `xml:"LoadBalancerArn"`
+	Port            int32          `xml:"Port"`
+	Protocol        string         `xml:"Protocol"`
+	DefaultActions  []lbwXMLAction `xml:"DefaultActions>member"`
+}
+
+// lb creates an internal network load balancer and returns its ARN.
+func (w *lbwWorld) lb(name string) string {
+	w.t.Helper()
+	var out lbwXMLLBs
+	w.must(lbwQuery("Action", "CreateLoadBalancer", "Version", "2015-12-01", "Name", name, "Type", "network", "Scheme", "internal",
+		"Subnets.member.1", w.subnets[0]), &out)
+	return out.LoadBalancers[0].ARN
+}
+
+func lbwForwardTo(tgARN string) []lbwXMLAction {
+	return []lbwXMLAction{{Type: "forward", TargetGroupARN: tgARN, TargetGroups: []lbwXMLTGTuple{{tgARN, 1}}, Stickiness: "false"}}
+}
+
+func TestListenerActions(t *testing.T) {
+	w := newLBWorld(t)
+	lbARN := w.lb("web")
+	tg := w.targetGroup("web")
+	var created struct {
+		Listeners []lbwXMLListener `xml:"CreateListenerResult>Listeners>member"`
+	}
+	// What botocore sends for --default-actions Type=forward,TargetGroupArn=...
+	w.must(lbwQuery("Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN, "Protocol", "TCP", "Port", "443",
+		"DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg,
+		"Tags.member.1.Key", "k", "Tags.member.1.Value", "v"), &created)
+	if len(created.Listeners) != 1 {
+		t.Fatalf("CreateListener returned %d listeners", len(created.Listeners))
+	}
+	l := created.Listeners[0]
+	want := lbwXMLListener{ARN: l.ARN, LoadBalancerARN: lbARN, Port: 443, Protocol: "TCP", DefaultActions: lbwForwardTo(tg)}
+	if diff := cmp.Diff(want, l); diff != "" {
+		t.Errorf("CreateListener mismatch (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(l.ARN, strings.Replace(lbARN, ":loadbalancer/", ":listener/", 1)+"/") {
+		t.Errorf("listener ARN %q does not extend %q", l.ARN, lbARN)
+	}
+
+	// A ForwardConfig with one group is the same listener (idempotent).
+	var again struct {
+		Listeners []lbwXMLListener `xml:"CreateListenerResult>Listeners>member"`
+	}
+	w.must(lbwQuery("Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN, "Protocol", "TCP", "Port", "443",
+		"DefaultActions.member.1.Type", "forward",
+		"DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn", tg,
+		"DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.Weight", "1"), &again)
+	if len(again.Listeners) != 1 || again.Listeners[0].ARN != l.ARN {
+		t.Errorf("repeated CreateListener = %+v, want %s", again.Listeners, l.ARN)
+	}
+
+	var modified struct {
+		Listeners []lbwXMLListener `xml:"ModifyListenerResult>Listeners>member"`
+	}
+	w.must(lbwQuery("Action", "ModifyListener", "Version", "2015-12-01", "ListenerArn", l.ARN, "Port", "8443"), &modified)
+	want.Port = 8443
+	if diff := cmp.Diff([]lbwXMLListener{want}, modified.Listeners); diff != "" {
+		t.Errorf("ModifyListener mismatch (-want +got):\n%s", diff)
+	}
+	var described struct {
+		Listeners  []lbwXMLListener `xml:"DescribeListenersResult>Listeners>member"`
+		NextMarker string           `xml:"DescribeListenersResult>NextMarker"`
+	}
+	w.must(lbwQuery("Action", "DescribeListeners", "Version", "2015-12-01", "LoadBalancerArn", lbARN), &described)
+	if diff := cmp.Diff([]lbwXMLListener{want}, described.Listeners); diff != "" || described.NextMarker != "" {
+		t.Errorf("DescribeListeners mismatch (-want +got):\n%s", diff)
+	}
+
+	if body := w.raw(lbwQuery("Action", "DeleteListener", "Version", "2015-12-01", "ListenerArn", l.ARN)); !strings.Contains(body, "<DeleteListenerResult/>") {
+		t.Errorf("DeleteListener body %s", body)
+	}
+	err := w.call(lbwQuery("Action", "DeleteListener", "Version", "2015-12-01", "ListenerArn", l.ARN), nil)
+	lbwWantErr(t, err, "ListenerNotFound", "Listeners '["+l.ARN+"]' not found")
+}
+
+func TestListenerActionErrors(t *testing.T) {
+	w := newLBWorld(t)
+	lbARN := w.lb("web")
+	tg := w.targetGroup("web")
+	create := func(kv ...string) string {
+		return lbwQuery(append([]string{"Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN}, kv...)...)
+	}
+	tests := []struct {
+		name  string
+		query string
+		code  string
+		msg   string
+	}{
+		{"HTTP", create("Protocol", "HTTP", "Port", "80", "DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg),
+			"ValidationError", "Listener protocol 'HTTP' must be one of 'TCP_QUIC, QUIC, TCP, TLS, UDP, TCP_UDP'"},
+		{"TCP_UDP", create("Protocol", "TCP_UDP", "Port", "53", "DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg),
+			"ValidationError", "privlink does not carry TCP_UDP listeners yet; only TCP is supported"},
+		{"no port", create("Protocol", "TCP", "DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg),
+			"ValidationError", "A listener port must be specified"},
+		{"port out of range", create("Protocol", "TCP", "Port", "70000", "DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg),
+			"ValidationError", "Value (70000) for parameter Port is invalid. Expected a value between 1 and 65535."},
+		{"fixed response", create("Protocol", "TCP", "Port", "80", "DefaultActions.member.1.Type", "fixed-response",
+			"DefaultActions.member.1.FixedResponseConfig.StatusCode", "200"),
+			"InvalidLoadBalancerAction", "Network Load Balancers support only 'forward' actions, not 'fixed-response'"},
+		{"forward with a redirect config", create("Protocol", "TCP", "Port", "80", "DefaultActions.member.1.Type", "forward",
+			"DefaultActions.member.1.TargetGroupArn", tg, "DefaultActions.member.1.RedirectConfig.StatusCode", "HTTP_301"),
+			"ValidationError", "RedirectConfig cannot be specified for a 'forward' action"},
+		{"two weighted groups", create("Protocol", "TCP", "Port", "80", "DefaultActions.member.1.Type", "forward",
+			"DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn", tg,
+			"DefaultActions.member.1.ForwardConfig.TargetGroups.member.2.TargetGroupArn", w.targetGroup("second")),
+			"ValidationError", "Network Load Balancer listeners can forward to only one target group"},
+		{"SSL policy", create("Protocol", "TCP", "Port", "80", "SslPolicy", "ELBSecurityPolicy-2016-08",
+			"DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg),
+			"ValidationError", "An SSL policy cannot be specified for 'TCP' listeners"},
+		{"neither load balancer nor listeners", lbwQuery("Action", "DescribeListeners", "Version", "2015-12-01"),
+			"ValidationError", "You must specify either a load balancer or one or more listeners"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lbwWantErr(t, w.call(tt.query, nil), tt.code, tt.msg)
+		})
+	}
+}

@@ -1,0 +1,348 @@
+package controller
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/privlink/privlink/internal/controlplane"
+	"github.com/privlink/privlink/internal/forwarder"
+	"github.com/privlink/privlink/internal/model"
+	"github.com/privlink/privlink/internal/vpcdns"
+)
+
+// This file turns load balancers into the forwarder's table, the health
+// checks and the DNS answers of their names. A node is the namespace of
+// its requester-managed ENI (managedHost); its listeners listen there on
+// the node's address and dial targets from there, so that targets see the
+// node's address as the source, as they do on AWS.
+
+// elbDesired is what one pass wants for load balancers.
+type elbDesired struct {
+	table  forwarder.Table
+	checks []forwarder.Check
+	// checkTargets maps a check's key to the target it checks.
+	checkTargets map[string]checkTarget
+	// provisioning are the provisioning load balancers whose nodes all
+	// have a namespace in this pass's configuration.
+	provisioning []string
+	// names are the load balancers' DNS names (with the final dot) and
+	// the node addresses they resolve to, by VPC id.
+	names map[string]map[string][]netip.Addr
+}
+
+// checkTarget names the target a health check is about.
+type checkTarget struct {
+	targetGroupARN string
+	targetKey      string
+}
+
+// lbIndex is the snapshot's load balancer side, indexed.
+type lbIndex struct {
+	now        time.Time
+	groups     map[string]model.TargetGroup
+	health     map[string]map[string]model.TargetHealthStatus // by group ARN, then target key
+	instances  map[string]model.Instance
+	listeners  map[string][]model.Listener // by load balancer ARN
+	nodeHosted func(eniID string) bool
+}
+
+// buildELB computes the load balancers' part of a pass. hosted reports
+// whether an ENI's namespace is part of the pass's configuration.
+func buildELB(prefix string, now time.Time, snap controlplane.NetworkSnapshot, hosted func(eniID string) bool) elbDesired {
+	ix := lbIndex{
+		now:        now,
+		groups:     make(map[string]model.TargetGroup, len(snap.TargetGroups)),
+		health:     make(map[string]map[string]model.TargetHealthStatus, len(snap.TargetHealth)),
+		instances:  make(map[string]model.Instance, len(snap.Instances)),
+		listeners:  map[string][]model.Listener{},
+		nodeHosted: hosted,
+	}
+	for _, g := range snap.TargetGroups {
+		ix.groups[g.ARN] = g
+	}
+	for _, h := range snap.TargetHealth {
+		ix.health[h.TargetGroupARN] = h.Targets
+	}
+	for _, i := range snap.Instances {
+		ix.instances[i.ID] = i
+	}
+	for _, l := range sortedBy(snap.Listeners, func(l model.Listener) string { return l.ARN }) {
+		ix.listeners[l.LoadBalancerARN] = append(ix.listeners[l.LoadBalancerARN], l)
+	}
+
+	d := elbDesired{checkTargets: map[string]checkTarget{}, names: map[string]map[string][]netip.Addr{}}
+	checked := map[string]bool{} // check keys already added
+	for _, lb := range sortedBy(snap.LoadBalancers, func(lb model.LoadBalancer) string { return lb.ARN }) {
+		allHosted := len(lb.Nodes) > 0
+		for _, n := range lb.Nodes {
+			allHosted = allHosted && hosted(n.ENIID)
+		}
+		if lb.State == model.LBProvisioning && allHosted {
+			d.provisioning = append(d.provisioning, lb.ARN)
+		}
+		healthyZones := map[string]bool{}
+		for _, l := range ix.listeners[lb.ARN] {
+			g, ok := ix.groups[l.TargetGroupARN]
+			if !ok {
+				continue
+			}
+			for _, n := range lb.Nodes {
+				fl, ok := ix.listener(prefix, lb, n, l, g)
+				if !ok {
+					continue
+				}
+				d.table.Listeners = append(d.table.Listeners, fl)
+				for _, b := range fl.Backends {
+					if b.State == forwarder.Healthy {
+						healthyZones[n.AvailabilityZone] = true
+					}
+				}
+			}
+			for _, c := range ix.checks(prefix, lb, g) {
+				if checked[c.Key] {
+					continue
+				}
+				checked[c.Key] = true
+				d.checks = append(d.checks, c.check)
+				d.checkTargets[c.Key] = c.target
+			}
+		}
+		if d.names[lb.VpcID] == nil {
+			d.names[lb.VpcID] = map[string][]netip.Addr{}
+		}
+		d.names[lb.VpcID][lb.DNSName+"."] = nodeAddrs(lb, healthyZones)
+	}
+	return d
+}
+
+// nodeAddrs returns the addresses of the load balancer's nodes in the
+// zones with a healthy target, or of every node when no zone has one: AWS
+// takes a zone out of the DNS answer when it cannot serve, and fails open
+// when none can.
+func nodeAddrs(lb model.LoadBalancer, healthyZones map[string]bool) []netip.Addr {
+	var all, healthy []netip.Addr
+	for _, n := range lb.Nodes {
+		a, err := netip.ParseAddr(n.PrivateIP)
+		if err != nil {
+			continue
+		}
+		all = append(all, a)
+		if healthyZones[n.AvailabilityZone] {
+			healthy = append(healthy, a)
+		}
+	}
+	if len(healthy) > 0 {
+		return healthy
+	}
+	return all
+}
+
+// crossZone reports whether a node of lb sends to targets of g in every
+// zone: the group's attribute, unless it defers to the load balancer's.
+func crossZone(lb model.LoadBalancer, g model.TargetGroup) bool {
+	v := g.Attributes[model.AttrCrossZone]
+	if v == "" || v == "use_load_balancer_configuration" {
+		v = lb.Attributes[model.AttrCrossZone]
+	}
+	return v == "true"
+}
+
+// lbZones returns the zones the load balancer has a node in.
+func lbZones(lb model.LoadBalancer) map[string]bool {
+	z := make(map[string]bool, len(lb.Nodes))
+	for _, n := range lb.Nodes {
+		z[n.AvailabilityZone] = true
+	}
+	return z
+}
+
+// inService reports whether a target of g can take traffic from lb at all:
+// registered (draining counts), in a zone of the load balancer, and for an
+// instance target, a running instance.
+func (ix lbIndex) inService(lb model.LoadBalancer, g model.TargetGroup, t model.Target) bool {
+	if t.Gone(ix.now) || !lbZones(lb)[t.Zone] {
+		return false
+	}
+	if g.TargetType == model.TargetTypeInstance {
+		inst, ok := ix.instances[t.ID]
+		if !ok || inst.State != model.InstanceRunning {
+			return false
+		}
+	}
+	return true
+}
+
+// listener returns the forwarder listener of one listener on one node.
+func (ix lbIndex) listener(prefix string, lb model.LoadBalancer, n model.LBNode, l model.Listener, g model.TargetGroup) (forwarder.Listener, bool) {
+	nodeIP, err := netip.ParseAddr(n.PrivateIP)
+	if err != nil || !nodeIP.Is4() || l.Port <= 0 || l.Port > 65535 || !ix.nodeHosted(n.ENIID) {
+		return forwarder.Listener{}, false
+	}
+	ns := prefix + n.ENIID
+	fl := forwarder.Listener{
+		Key:           l.ARN + "@" + n.ENIID,
+		Namespace:     ns,
+		Addr:          netip.AddrPortFrom(nodeIP, uint16(l.Port)),
+		ProxyProtocol: g.Attributes[model.AttrProxyProtocolV2] == "true",
+		StickySource:  g.Attributes[model.AttrStickinessEnabled] == "true",
+	}
+	cross := crossZone(lb, g)
+	for _, t := range g.Targets {
+		if !ix.inService(lb, g, t) || (!cross && t.Zone != n.AvailabilityZone) {
+			continue
+		}
+		ip, err := netip.ParseAddr(t.IP)
+		if err != nil || !ip.Is4() || t.Port <= 0 || t.Port > 65535 {
+			continue
+		}
+		b := forwarder.Backend{
+			Key:       t.Key(),
+			Namespace: ns,
+			Source:    nodeIP,
+			Addr:      netip.AddrPortFrom(ip, uint16(t.Port)),
+			State:     forwarder.Unhealthy,
+		}
+		switch {
+		case t.Draining(ix.now):
+			b.State, b.DrainUntil = forwarder.Draining, t.DrainUntil
+		case ix.healthy(g, t):
+			b.State = forwarder.Healthy
+		}
+		fl.Backends = append(fl.Backends, b)
+	}
+	return fl, true
+}
+
+// healthy reports whether the checks found the target healthy since its
+// registration.
+func (ix lbIndex) healthy(g model.TargetGroup, t model.Target) bool {
+	h, ok := ix.health[g.ARN][t.Key()]
+	return ok && h.State == model.TargetHealthy && !h.Since.Before(t.Registered)
+}
+
+type keyedCheck struct {
+	Key    string
+	check  forwarder.Check
+	target checkTarget
+}
+
+// checks returns the health checks of the target group's targets as lb
+// makes them: each target is checked from the node in its zone, from the
+// node's address.
+func (ix lbIndex) checks(prefix string, lb model.LoadBalancer, g model.TargetGroup) []keyedCheck {
+	nodes := map[string]model.LBNode{}
+	for _, n := range lb.Nodes {
+		nodes[n.AvailabilityZone] = n
+	}
+	var out []keyedCheck
+	for _, t := range g.Targets {
+		if !ix.inService(lb, g, t) || t.Draining(ix.now) {
+			continue
+		}
+		n := nodes[t.Zone]
+		src, err1 := netip.ParseAddr(n.PrivateIP)
+		ip, err2 := netip.ParseAddr(t.IP)
+		if err1 != nil || err2 != nil || !ix.nodeHosted(n.ENIID) {
+			continue
+		}
+		port := t.Port
+		if g.HealthCheck.Port != "" && g.HealthCheck.Port != model.TrafficPort {
+			p, err := strconv.Atoi(g.HealthCheck.Port)
+			if err != nil {
+				continue
+			}
+			port = int32(p)
+		}
+		if port <= 0 || port > 65535 {
+			continue
+		}
+		// The registration time is part of the key: a target registered
+		// again starts its checks afresh, as a new registration does on
+		// AWS.
+		key := fmt.Sprintf("%s|%s|%d", g.ARN, t.Key(), t.Registered.UnixNano())
+		out = append(out, keyedCheck{
+			Key: key,
+			check: forwarder.Check{
+				Key:                key,
+				Namespace:          prefix + n.ENIID,
+				Source:             src,
+				Addr:               netip.AddrPortFrom(ip, uint16(port)),
+				Protocol:           g.HealthCheck.Protocol,
+				Path:               g.HealthCheck.Path,
+				Matcher:            g.HealthCheck.Matcher,
+				Interval:           time.Duration(g.HealthCheck.IntervalSeconds) * time.Second,
+				Timeout:            time.Duration(g.HealthCheck.TimeoutSeconds) * time.Second,
+				HealthyThreshold:   int(g.HealthCheck.HealthyThreshold),
+				UnhealthyThreshold: int(g.HealthCheck.UnhealthyThreshold),
+				ProxyProtocol:      g.Attributes[model.AttrProxyProtocolV2] == "true",
+			},
+			target: checkTarget{targetGroupARN: g.ARN, targetKey: t.Key()},
+		})
+	}
+	return out
+}
+
+// healthUpdates translates the checker's reports into the control plane's
+// terms; checks the pass no longer wants are dropped.
+func healthUpdates(hs []forwarder.Health, targets map[string]checkTarget) []controlplane.TargetHealthUpdate {
+	var out []controlplane.TargetHealthUpdate
+	for _, h := range hs {
+		t, ok := targets[h.Key]
+		if !ok {
+			continue
+		}
+		u := controlplane.TargetHealthUpdate{TargetGroupARN: t.targetGroupARN, TargetKey: t.targetKey}
+		switch h.State {
+		case forwarder.StateHealthy:
+			u.State = model.TargetHealthy
+		case forwarder.StateUnhealthy:
+			u.State = model.TargetUnhealthy
+			switch h.Reason {
+			case forwarder.FailTimeout:
+				u.Reason = model.ReasonTimeout
+			case forwarder.FailMismatch:
+				u.Reason = model.ReasonResponseCodeMismatch
+				u.Description = fmt.Sprintf("Health checks failed with these codes: [%d]", h.Code)
+			default:
+				u.Reason = model.ReasonFailedHealthChecks
+			}
+		default:
+			continue // initial: nothing concluded yet
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b controlplane.TargetHealthUpdate) int {
+		return cmp.Or(strings.Compare(a.TargetGroupARN, b.TargetGroupARN), strings.Compare(a.TargetKey, b.TargetKey))
+	})
+	return out
+}
+
+// addNames adds the load balancers' names to their VPCs' resolvers. A node
+// address's reverse lookup stays the address's EC2 name, as for any ENI.
+// Other VPCs do not get the names: their CIDRs may overlap this one, and
+// they could not reach the nodes anyway.
+func addNames(cfg *vpcdns.Config, prefix, region string, names map[string]map[string][]netip.Addr) {
+	for i := range cfg.Resolvers {
+		r := &cfg.Resolvers[i]
+		vpcID, ok := strings.CutPrefix(r.Namespace, prefix)
+		if !ok {
+			continue
+		}
+		for name, addrs := range names[vpcID] {
+			r.Records.A[name] = append(r.Records.A[name], addrs...)
+			for _, a := range addrs {
+				if r.Records.PTR == nil {
+					r.Records.PTR = map[netip.Addr][]string{}
+				}
+				if _, ok := r.Records.PTR[a]; !ok {
+					r.Records.PTR[a] = []string{model.PrivateDNSName(region, a.String()) + "."}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,393 @@
+package forwarder
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/privlink/privlink/internal/metrics"
+)
+
+// connectTimeout bounds the connect to a backend, as an NLB's is bounded
+// (about 10 s); the client's connection is then reset.
+const connectTimeout = 10 * time.Second
+
+// exportInterval is how often Run copies the counters into the metrics
+// registry. Counting goes to atomics on the flow's path; the registry's
+// series take a lock, so they are updated off it.
+const exportInterval = 5 * time.Second
+
+// aLongTimeAgo is a deadline in the past, to wake a pending operation.
+var aLongTimeAgo = time.Unix(1, 0)
+
+var errEngineClosed = errors.New("forwarding engine stopped")
+
+// Options configure an Engine. Both fields are optional.
+type Options struct {
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+	// Metrics, when set, gets the engine's counters as the
+	// privlink_forwarder_* families. An engine registers them once, so a
+	// registry serves one engine.
+	Metrics *metrics.Registry
+}
+
+// Engine is the TCP forwarding engine: it serves the listeners of the last
+// Table given to Set until Run's context ends.
+type Engine struct {
+	log   *slog.Logger
+	exp   *exporter // nil without a registry
+	socks nsSockets
+	// wg counts accept loops and flows, for Run's shutdown.
+	wg sync.WaitGroup
+
+	// mu serialises Set, Stats, metric exports and shutdown. No flow
+	// takes it.
+	mu        sync.Mutex
+	listeners map[string]*listener
+	closed    bool
+}
+
+// New returns an engine with no listeners.
+func New(opts Options) *Engine {
+	e := &Engine{
+		log:       cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		listeners: make(map[string]*listener),
+	}
+	if opts.Metrics != nil {
+		e.exp = newExporter(opts.Metrics)
+	}
+	return e
+}
+
+// counters are one listener's or backend's counts, updated with atomics
+// on the flow's path.
+type counters struct {
+	newConns atomic.Uint64
+	resets   atomic.Uint64
+	bytesIn  atomic.Uint64 // client to backend
+	bytesOut atomic.Uint64 // backend to client
+	active   atomic.Int64
+}
+
+// listener is the engine's state of one listener key: it outlives tables
+// that keep the key.
+type listener struct {
+	key   string
+	route atomic.Pointer[route]
+	ctr   counters
+	// unassigned counts the connections that got no backend (there was
+	// none eligible), for the metrics' backend="" series.
+	unassigned counters
+
+	// Only Set and shutdown touch these, under Engine.mu.
+	backends map[string]*backend
+	sock     *boundSocket
+}
+
+// boundSocket is a listener's listening socket and where it is bound.
+type boundSocket struct {
+	ln   *net.TCPListener
+	fac  *nsFactory // identifies the namespace it was created in
+	addr netip.AddrPort
+}
+
+// route is a listener's immutable snapshot for new flows, swapped by Set.
+type route struct {
+	lis      Listener
+	backends []routeBackend // as lis.Backends
+	eligible []int          // indexes into backends; see eligible()
+}
+
+type routeBackend struct {
+	cfg Backend
+	st  *backend
+	fac *nsFactory // nil when its namespace is missing: dials then fail
+}
+
+// choose returns the backend for a new flow from client, or nil if no
+// backend takes new flows.
+func (r *route) choose(client netip.AddrPort) *routeBackend {
+	if len(r.eligible) == 0 {
+		return nil
+	}
+	h := flowHash(client, r.lis.Addr, r.lis.StickySource)
+	return &r.backends[r.eligible[pick(h, len(r.eligible))]]
+}
+
+// Set makes t the engine's configuration. New flows follow t as soon as
+// Set returns; flows of backends and listeners that t drops are reset
+// before it returns. Set applies everything it can and returns the
+// failures per listener, such as a namespace that does not exist yet;
+// the caller retries by calling Set again. With a table equal to the last
+// one, Set makes no system call but one stat per namespace, to notice a
+// namespace deleted and created again, whose listeners it then rebinds.
+func (e *Engine) Set(ctx context.Context, t Table) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errEngineClosed
+	}
+	type nsResult struct {
+		f   *nsFactory
+		err error
+	}
+	factories := make(map[string]nsResult)
+	factory := func(name string) (*nsFactory, error) {
+		r, ok := factories[name]
+		if !ok {
+			r.f, r.err = e.socks.get(name)
+			factories[name] = r
+		}
+		return r.f, r.err
+	}
+
+	var errs []error
+	seen := make(map[string]bool, len(t.Listeners))
+	for i := range t.Listeners {
+		lc := &t.Listeners[i]
+		if seen[lc.Key] {
+			errs = append(errs, fmt.Errorf("listener %s: duplicate key", lc.Key))
+			continue
+		}
+		seen[lc.Key] = true
+		l := e.listeners[lc.Key]
+		if l == nil {
+			l = &listener{key: lc.Key, backends: make(map[string]*backend)}
+			e.listeners[lc.Key] = l
+		}
+		if err := e.apply(ctx, l, lc, factory); err != nil {
+			errs = append(errs, fmt.Errorf("listener %s: %w", lc.Key, err))
+		}
+	}
+	for key, l := range e.listeners {
+		if !seen[key] {
+			e.removeListener(l)
+			delete(e.listeners, key)
+		}
+	}
+	e.socks.retain(func(name string) bool { _, ok := factories[name]; return ok })
+	return errors.Join(errs...)
+}
+
+// apply brings listener l to lc: backends first, so that the new route
+// refers to their states, then the socket.
+func (e *Engine) apply(ctx context.Context, l *listener, lc *Listener, factory func(string) (*nsFactory, error)) error {
+	var errs []error
+	now := time.Now()
+	rbs := make([]routeBackend, len(lc.Backends))
+	keep := make(map[string]*backend, len(lc.Backends))
+	for i, bc := range lc.Backends {
+		b := keep[bc.Key]
+		if b == nil {
+			b = l.backends[bc.Key]
+			if b == nil {
+				b = &backend{key: bc.Key, flows: make(map[*flow]struct{})}
+			}
+			keep[bc.Key] = b
+			if n := b.apply(bc, now); n > 0 {
+				e.log.Info("drain time over: flows reset", "listener", l.key, "backend", b.key, "flows", n)
+			}
+		}
+		f, err := factory(bc.Namespace)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("backend %s: %w", bc.Key, err))
+		}
+		rbs[i] = routeBackend{cfg: bc, st: b, fac: f}
+	}
+	for key, b := range l.backends {
+		if keep[key] != b {
+			e.removeBackend(l, b)
+		}
+	}
+	l.backends = keep
+	l.route.Store(&route{lis: *lc, backends: rbs, eligible: eligible(lc.Backends)})
+
+	f, err := factory(lc.Namespace)
+	if err != nil {
+		// Nothing can listen where the table says: an old socket would
+		// serve an address or a namespace no longer wanted.
+		e.closeSocket(l)
+		return errors.Join(append(errs, err)...)
+	}
+	if s := l.sock; s != nil && s.fac == f && s.addr == lc.Addr {
+		return errors.Join(errs...)
+	}
+	if l.sock != nil {
+		e.log.Info("rebinding listener", "listener", l.key, "from", l.sock.addr, "to", lc.Addr, "netns", lc.Namespace)
+	}
+	// Close before binding anew: the same address in the same namespace
+	// cannot have two listening sockets. Flows of the old socket go on.
+	e.closeSocket(l)
+	ln, err := listenIn(ctx, f, lc.Addr)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	l.sock = &boundSocket{ln: ln, fac: f, addr: lc.Addr}
+	e.wg.Add(1)
+	// Flows outlive this Set call; they end by reset, never by the
+	// cancellation of its context.
+	go e.accept(context.WithoutCancel(ctx), l, ln)
+	return errors.Join(errs...)
+}
+
+func (e *Engine) closeSocket(l *listener) {
+	if l.sock != nil {
+		l.sock.ln.Close()
+		l.sock = nil
+	}
+}
+
+// removeListener closes l's socket and resets its flows.
+func (e *Engine) removeListener(l *listener) {
+	e.closeSocket(l)
+	for _, b := range l.backends {
+		e.removeBackend(l, b)
+	}
+	l.backends = nil
+	if e.exp != nil {
+		e.exp.sync(l.key, "", &l.unassigned)
+		e.exp.forget(l.key, "")
+	}
+}
+
+// removeBackend resets b's flows; b takes no more.
+func (e *Engine) removeBackend(l *listener, b *backend) {
+	if n := b.remove(); n > 0 {
+		e.log.Info("backend removed: flows reset", "listener", l.key, "backend", b.key, "flows", n)
+	}
+	if e.exp != nil {
+		e.exp.sync(l.key, b.key, &b.ctr)
+		e.exp.forget(l.key, b.key)
+	}
+}
+
+// accept serves one listening socket until it is closed.
+func (e *Engine) accept(ctx context.Context, l *listener, ln *net.TCPListener) {
+	defer e.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off as
+			// net/http does, rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			e.log.Warn("accept", "listener", l.key, "err", err, "retry_in", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		delay = 0
+		e.wg.Add(1)
+		go e.serve(ctx, l, c)
+	}
+}
+
+// Run serves until ctx is done, then closes every listener, resets every
+// flow and waits for them to end. It returns nil.
+func (e *Engine) Run(ctx context.Context) error {
+	var tick <-chan time.Time
+	if e.exp != nil {
+		t := time.NewTicker(exportInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			e.shutdown()
+			return nil
+		case <-tick:
+			e.export()
+		}
+	}
+}
+
+func (e *Engine) shutdown() {
+	e.mu.Lock()
+	e.closed = true
+	for key, l := range e.listeners {
+		e.removeListener(l)
+		delete(e.listeners, key)
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	e.socks.closeAll()
+}
+
+// ListenerStats are a listener's counters. The listener's NewConns count
+// every accepted connection, its backends' those assigned to them.
+type ListenerStats struct {
+	Key                           string
+	Backends                      []BackendStats
+	NewConns, ActiveConns, Resets uint64
+	// BytesIn went from clients to backends, BytesOut back.
+	BytesIn, BytesOut uint64
+}
+
+// BackendStats are a backend's counters within its listener.
+type BackendStats struct {
+	Key                           string
+	NewConns, ActiveConns, Resets uint64
+	BytesIn, BytesOut             uint64
+}
+
+// Stats returns the counters of the current listeners and backends,
+// sorted by key. Bytes are counted as they pass, in chunks of at most
+// countChunk per direction and flow.
+func (e *Engine) Stats() []ListenerStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]ListenerStats, 0, len(e.listeners))
+	for _, l := range e.listeners {
+		s := ListenerStats{
+			Key:         l.key,
+			NewConns:    l.ctr.newConns.Load(),
+			ActiveConns: uint64(max(l.ctr.active.Load(), 0)),
+			Resets:      l.ctr.resets.Load(),
+			BytesIn:     l.ctr.bytesIn.Load(),
+			BytesOut:    l.ctr.bytesOut.Load(),
+		}
+		for _, b := range l.backends {
+			s.Backends = append(s.Backends, BackendStats{
+				Key:         b.key,
+				NewConns:    b.ctr.newConns.Load(),
+				ActiveConns: uint64(max(b.ctr.active.Load(), 0)),
+				Resets:      b.ctr.resets.Load(),
+				BytesIn:     b.ctr.bytesIn.Load(),
+				BytesOut:    b.ctr.bytesOut.Load(),
+			})
+		}
+		slices.SortFunc(s.Backends, func(a, b BackendStats) int { return cmp.Compare(a.Key, b.Key) })
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b ListenerStats) int { return cmp.Compare(a.Key, b.Key) })
+	return out
+}
+
+func (e *Engine) export() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.listeners {
+		e.exp.sync(l.key, "", &l.unassigned)
+		for _, b := range l.backends {
+			e.exp.sync(l.key, b.key, &b.ctr)
+		}
+	}
+}
