@@ -1,7 +1,6 @@
 package controlplane
 
 import (
-	"encoding/base64"
 	"slices"
 	"strings"
 
@@ -79,6 +78,14 @@ func (s *Service) elbARNID(arn, kind, account string) (id string, ok bool) {
 	return r.ID, true
 }
 
+// The NotFound messages of ELBv2 resources named by ARN: %s is one ARN, or
+// every missing one of a list, joined by ", ".
+const (
+	msgLoadBalancersNotFound = "Load balancers '[%s]' not found"
+	msgTargetGroupsNotFound  = "Target groups '[%s]' not found"
+	msgListenersNotFound     = "Listeners '[%s]' not found"
+)
+
 // loadLoadBalancer reads the caller's load balancer by ARN, or answers
 // LoadBalancerNotFound.
 func (s *Service) loadLoadBalancer(tx store.ReadTx, account, arn string) (*model.LoadBalancer, error) {
@@ -94,7 +101,7 @@ func (s *Service) loadLoadBalancer(tx store.ReadTx, account, arn string) (*model
 	if _, ok := model.ParseELBARN(arn); !ok {
 		return nil, validationError("'%s' is not a valid load balancer ARN", arn)
 	}
-	return nil, elbError(codeLoadBalancerNotFound, "Load balancers '[%s]' not found", arn)
+	return nil, elbError(codeLoadBalancerNotFound, msgLoadBalancersNotFound, arn)
 }
 
 // loadTargetGroup reads the caller's target group by ARN, or answers
@@ -112,7 +119,7 @@ func (s *Service) loadTargetGroup(tx store.ReadTx, account, arn string) (*model.
 	if _, ok := model.ParseELBARN(arn); !ok {
 		return nil, validationError("'%s' is not a valid target group ARN", arn)
 	}
-	return nil, elbError(codeTargetGroupNotFound, "Target groups '[%s]' not found", arn)
+	return nil, elbError(codeTargetGroupNotFound, msgTargetGroupsNotFound, arn)
 }
 
 // loadListener reads the caller's listener by ARN, or answers
@@ -130,7 +137,30 @@ func (s *Service) loadListener(tx store.ReadTx, account, arn string) (*model.Lis
 	if _, ok := model.ParseELBARN(arn); !ok {
 		return nil, validationError("'%s' is not a valid listener ARN", arn)
 	}
-	return nil, elbError(codeListenerNotFound, "Listeners '[%s]' not found", arn)
+	return nil, elbError(codeListenerNotFound, msgListenersNotFound, arn)
+}
+
+// loadEach reads the resources named by arns (repeats dropped) with load,
+// in order. Every ARN that load answers with the NotFound error code is
+// named in one answer, as ELBv2 does: code with the message notFound.
+func loadEach[T any](arns []string, load func(arn string) (*T, error), code, notFound string) ([]*T, error) {
+	var out []*T
+	var missing []string
+	for _, arn := range dedupe(arns) {
+		v, err := load(arn)
+		if isELBError(err, code) {
+			missing = append(missing, arn)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if len(missing) > 0 {
+		return nil, elbError(code, notFound, strings.Join(missing, ", "))
+	}
+	return out, nil
 }
 
 // listLoadBalancers reads every load balancer of account, in key order.
@@ -180,6 +210,18 @@ func targetGroupLoadBalancers(tx store.ReadTx, account, tgARN string) ([]string,
 	return out, nil
 }
 
+// elbNameChars reports whether name has only the characters ELBv2 allows
+// in the names of load balancers and target groups: ASCII letters, digits
+// and '-'. Each kind answers a bad name with its own message.
+func elbNameChars(name string) bool {
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // elbTagsIn validates ELBv2 tags (AddTags, Tags.member.N of the creates):
 // at most 50 per resource, no key twice, AWS's key and value lengths.
 func elbTagsIn(tags []model.Tag) error {
@@ -226,44 +268,6 @@ func TargetHealthDescription(reason string) string {
 // codeAllocationIDNotFound is ELBv2's answer for an Elastic IP allocation
 // that does not exist; privlink has no Elastic IPs, so every one.
 const codeAllocationIDNotFound = "AllocationIdNotFound"
-
-// maxELBPageSize is the largest (and the default) PageSize of the ELBv2
-// Describe calls.
-const maxELBPageSize = 400
-
-// pageByMarker returns one page of the ELBv2 Describe calls: the items
-// (sorted by key, keys unique) after marker, at most pageSize of them (0
-// means maxELBPageSize), and the NextMarker ("" on the last page). The
-// marker is opaque to the caller: the key of the last item returned, so
-// that a page stays right when items before it are deleted between calls.
-func pageByMarker[T any](items []T, key func(T) string, marker string, pageSize int32) ([]T, string, error) {
-	if pageSize == 0 {
-		pageSize = maxELBPageSize
-	}
-	if pageSize < 1 || pageSize > maxELBPageSize {
-		return nil, "", validationError("Page size must be between 1 and %d", maxELBPageSize)
-	}
-	start := 0
-	if marker != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(marker)
-		if err != nil || len(raw) == 0 {
-			return nil, "", validationError("The marker '%s' is not valid", marker)
-		}
-		after := string(raw)
-		start = len(items)
-		for i, it := range items {
-			if key(it) > after {
-				start = i
-				break
-			}
-		}
-	}
-	end := start + int(pageSize)
-	if end >= len(items) {
-		return items[start:], "", nil
-	}
-	return items[start:end], base64.RawURLEncoding.EncodeToString([]byte(key(items[end-1]))), nil
-}
 
 // ELBv2 error codes of the target group operations.
 const (

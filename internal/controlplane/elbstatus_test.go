@@ -7,38 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/model"
-	"github.com/privlink/privlink/internal/store"
 )
-
-func putTestRecords(t *testing.T, st store.Store, recs map[string]any) {
-	t.Helper()
-	_, err := st.Update(t.Context(), func(tx store.Tx) error {
-		for k, v := range recs {
-			if err := putRecord(tx, k, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func getTestRecord[T any](t *testing.T, st store.Store, key string) (*T, bool) {
-	t.Helper()
-	var v *T
-	var found bool
-	err := st.View(t.Context(), func(tx store.ReadTx) error {
-		var err error
-		v, found, err = getRecord[T](tx, key)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, found
-}
 
 func TestActivateLoadBalancers(t *testing.T) {
 	s, st := newNetTestService(t)

@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"fmt"
-	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,7 +10,7 @@ import (
 )
 
 func TestELBTags(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	in := lbtInternal("tagged", e.subnets[0].ID)
 	in.Tags = []model.Tag{{Key: "a", Value: "1"}}
@@ -73,7 +72,7 @@ func TestELBTags(t *testing.T) {
 }
 
 func TestELBTagsBadInputs(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	lb := lbtCreate(t, s, lbtInternal("tagged", e.subnets[0].ID))
 	tg := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "tagged", "TCP")
@@ -91,12 +90,7 @@ func TestELBTagsBadInputs(t *testing.T) {
 		twentyOne[i] = model.LoadBalancerARN("us-east-1", netAcctA, "x", fmt.Sprintf("%016x", i))
 	}
 	one := []model.Tag{{Key: "k", Value: "v"}}
-	tests := []struct {
-		name string
-		call func() error
-		code string
-		msg  string
-	}{
+	tests := []badCall{
 		{"51st tag (the load balancer is tagged first, then rolled back)", func() error {
 			return s.AddTags(ctx, netAcctA, AddTagsInput{ResourceARNs: []string{lb.ARN, tg.ARN}, Tags: one})
 		}, "TooManyTags", "You've reached the limit on the number of tags for this resource"},
@@ -134,15 +128,5 @@ func TestELBTagsBadInputs(t *testing.T) {
 			return err
 		}, "ListenerNotFound", "Listeners '[" + unknownListener + "]' not found"},
 	}
-	before := netRev(t, e.st)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
-			wantNetErr(t, err, tt.code, http.StatusBadRequest)
-			wantMessage(t, err, tt.msg)
-		})
-	}
-	if after := netRev(t, e.st); after != before {
-		t.Errorf("store revision moved from %d to %d: a bad input wrote", before, after)
-	}
+	runBadCalls(t, e.st, tests)
 }

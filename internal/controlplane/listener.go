@@ -303,20 +303,12 @@ func (s *Service) DescribeListeners(ctx context.Context, account string, in Desc
 				return err
 			}
 		case len(in.ListenerARNs) > 0:
-			var missing []string
-			for _, arn := range dedupe(in.ListenerARNs) {
-				l, err := s.loadListener(tx, account, arn)
-				if isELBError(err, codeListenerNotFound) {
-					missing = append(missing, arn)
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				stored = append(stored, l)
-			}
-			if len(missing) > 0 {
-				return elbError(codeListenerNotFound, "Listeners '[%s]' not found", strings.Join(missing, ", "))
+			var err error
+			stored, err = loadEach(in.ListenerARNs, func(arn string) (*model.Listener, error) {
+				return s.loadListener(tx, account, arn)
+			}, codeListenerNotFound, msgListenersNotFound)
+			if err != nil {
+				return err
 			}
 		default:
 			return validationError("You must specify either a load balancer or one or more listeners")

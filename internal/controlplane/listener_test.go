@@ -19,7 +19,7 @@ func lbtListenerInput(lbARN string, port int32, tgARN string) CreateListenerInpu
 }
 
 func TestCreateListener(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	lb := lbtCreate(t, s, lbtInternal("web", e.subnets[0].ID))
 	tg := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "web", "TCP")
@@ -114,15 +114,14 @@ func TestCreateListener(t *testing.T) {
 }
 
 func TestListenerBadInputs(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	lb := lbtCreate(t, s, lbtInternal("web", e.subnets[0].ID))
 	lb2 := lbtCreate(t, s, lbtInternal("other", e.subnets[1].ID))
 	tg := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "tcp", "TCP")
 	udp := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "udp", "UDP")
 	used := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "used", "TCP")
-	other := mustVpc(t, s, netAcctA, "10.1.0.0/16")
-	elsewhere := lbtTargetGroup(t, e.st, netAcctA, other.ID, "elsewhere", "TCP")
+	elsewhere := lbtTargetGroup(t, e.st, netAcctA, e.otherVpc.ID, "elsewhere", "TCP")
 	tgB := lbtTargetGroup(t, e.st, netAcctB, e.vpc.ID, "b", "TCP")
 	l, err := s.CreateListener(ctx, netAcctA, lbtListenerInput(lb.ARN, 80, tg.ARN))
 	if err != nil {
@@ -154,12 +153,7 @@ func TestListenerBadInputs(t *testing.T) {
 	fresh := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "fresh", "TCP")
 	unknownLB := model.LoadBalancerARN("us-east-1", netAcctA, "web", "0123456789abcdef")
 	unknownTG := model.TargetGroupARN("us-east-1", netAcctA, "tcp", "0123456789abcdef")
-	tests := []struct {
-		name string
-		call func() error
-		code string
-		msg  string
-	}{
+	tests := []badCall{
 		{"unknown load balancer", create(func(in *CreateListenerInput) { in.LoadBalancerARN = unknownLB }),
 			"LoadBalancerNotFound", "Load balancers '[" + unknownLB + "]' not found"},
 		{"HTTP", create(func(in *CreateListenerInput) { in.Protocol = "HTTP" }),
@@ -245,17 +239,7 @@ func TestListenerBadInputs(t *testing.T) {
 			return s.DeleteListener(ctx, netAcctA, DeleteListenerInput{ListenerARN: lb.ARN})
 		}, "ListenerNotFound", "Listeners '[" + lb.ARN + "]' not found"},
 	}
-	before := netRev(t, e.st)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
-			wantNetErr(t, err, tt.code, http.StatusBadRequest)
-			wantMessage(t, err, tt.msg)
-		})
-	}
-	if after := netRev(t, e.st); after != before {
-		t.Errorf("store revision moved from %d to %d: a bad input wrote", before, after)
-	}
+	runBadCalls(t, e.st, tests)
 	ls, err := s.DescribeListeners(ctx, netAcctA, DescribeListenersInput{LoadBalancerARN: lb.ARN})
 	if err != nil {
 		t.Fatal(err)

@@ -226,10 +226,8 @@ func checkLoadBalancerName(name string) error {
 	case len(name) > maxLoadBalancerNameLen:
 		return validationError("The load balancer name '%s' cannot be longer than '%d' characters", name, maxLoadBalancerNameLen)
 	}
-	for _, c := range name {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return validationError("LoadBalancer name cannot contain characters that are not letters, or digits or the dash.")
-		}
+	if !elbNameChars(name) {
+		return validationError("LoadBalancer name cannot contain characters that are not letters, or digits or the dash.")
 	}
 	switch {
 	case strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-"):
@@ -560,20 +558,12 @@ func (s *Service) DescribeLoadBalancers(ctx context.Context, account string, in 
 		var stored []*model.LoadBalancer
 		switch {
 		case len(in.LoadBalancerARNs) > 0:
-			var missing []string
-			for _, arn := range dedupe(in.LoadBalancerARNs) {
-				lb, err := s.loadLoadBalancer(tx, account, arn)
-				if isELBError(err, codeLoadBalancerNotFound) {
-					missing = append(missing, arn)
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				stored = append(stored, lb)
-			}
-			if len(missing) > 0 {
-				return elbError(codeLoadBalancerNotFound, "Load balancers '[%s]' not found", strings.Join(missing, ", "))
+			var err error
+			stored, err = loadEach(in.LoadBalancerARNs, func(arn string) (*model.LoadBalancer, error) {
+				return s.loadLoadBalancer(tx, account, arn)
+			}, codeLoadBalancerNotFound, msgLoadBalancersNotFound)
+			if err != nil {
+				return err
 			}
 		default:
 			all, err := listLoadBalancers(tx, account)

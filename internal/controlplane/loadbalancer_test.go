@@ -12,33 +12,6 @@ import (
 	"github.com/privlink/privlink/internal/store"
 )
 
-// lbtEnv is a VPC of account netAcctA with one subnet in each of the zones
-// a, b and c and a security group, for the load balancer tests.
-type lbtEnv struct {
-	s       *Service
-	st      store.Store
-	vpc     model.Vpc
-	subnets []Subnet // zones a, b, c
-	sg      *model.SecurityGroup
-}
-
-func newLBTEnv(t *testing.T) *lbtEnv {
-	t.Helper()
-	s, st := newNetTestService(t)
-	e := &lbtEnv{s: s, st: st, vpc: mustVpc(t, s, netAcctA, "10.0.0.0/16")}
-	for i, z := range []string{"a", "b", "c"} {
-		sn, err := s.CreateSubnet(t.Context(), netAcctA, CreateSubnetInput{
-			VpcID: e.vpc.ID, CidrBlock: fmt.Sprintf("10.0.%d.0/24", i+1), AvailabilityZone: "us-east-1" + z,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.subnets = append(e.subnets, sn)
-	}
-	e.sg = mustGroup(t, s, netAcctA, e.vpc.ID, "lb")
-	return e
-}
-
 // lbtInternal is the input of an internal network load balancer in subnets.
 func lbtInternal(name string, subnets ...string) CreateLoadBalancerInput {
 	return CreateLoadBalancerInput{Name: name, Type: "network", Scheme: "internal", Subnets: subnets}
@@ -63,9 +36,7 @@ func lbtTargetGroup(t *testing.T, st store.Store, account, vpcID, name, protocol
 		Protocol: protocol, Port: 8080, TargetType: model.TargetTypeInstance, IPAddressType: model.IPAddressTypeIPv4,
 		Attributes: map[string]string{}, Created: testEpoch,
 	}
-	if _, err := st.Update(t.Context(), func(tx store.Tx) error { return putRecord(tx, targetGroupKey(account, suffix), tg) }); err != nil {
-		t.Fatal(err)
-	}
+	putTestRecords(t, st, map[string]any{targetGroupKey(account, suffix): tg})
 	return tg
 }
 
@@ -83,7 +54,7 @@ func lbtENIs(t *testing.T, s *Service, account string, lb LoadBalancer) []Networ
 }
 
 func TestCreateLoadBalancer(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	sa, sb, sc := e.subnets[0], e.subnets[1], e.subnets[2]
 	in := CreateLoadBalancerInput{
 		Name: "My-NLB", Type: "network", Scheme: "internal",
@@ -168,16 +139,13 @@ func TestCreateLoadBalancer(t *testing.T) {
 // TestLoadBalancerBadInputs runs bad inputs against one populated store and
 // checks the code, the message and that nothing was written.
 func TestLoadBalancerBadInputs(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	sa, sb := e.subnets[0], e.subnets[1]
 	lb := lbtCreate(t, s, lbtInternal("taken", sa.ID))
 	withSG := lbtCreate(t, s, CreateLoadBalancerInput{Name: "with-sg", Type: "network", Scheme: "internal", Subnets: []string{sb.ID}, SecurityGroups: []string{e.sg.ID}})
-	other := mustVpc(t, s, netAcctA, "10.1.0.0/16")
-	otherSubnet := mustSubnet(t, s, netAcctA, other.ID, "10.1.1.0/24")
-	otherSG := mustGroup(t, s, netAcctA, other.ID, "other")
-	vpcB := mustVpc(t, s, netAcctB, "10.0.0.0/16")
-	subB := mustSubnet(t, s, netAcctB, vpcB.ID, "10.0.1.0/24")
+	otherSubnet, subB := e.otherSn, e.foreignSn
+	otherSG := mustGroup(t, s, netAcctA, e.otherVpc.ID, "other")
 	sa2 := mustSubnet(t, s, netAcctA, e.vpc.ID, "10.0.9.0/24") // zone a again? picked by the allocator
 	var sameZone string
 	for _, sn := range []Subnet{sa, sb, e.subnets[2]} {
@@ -220,12 +188,7 @@ func TestLoadBalancerBadInputs(t *testing.T) {
 			return err
 		}
 	}
-	tests := []struct {
-		name string
-		call func() error
-		code string
-		msg  string
-	}{
+	tests := []badCall{
 		{"type absent means application", create(func(in *CreateLoadBalancerInput) { in.Type = "" }),
 			"ValidationError", "privlink serves only network load balancers: set Type to 'network' (the default type, 'application', is not supported)"},
 		{"gateway", create(func(in *CreateLoadBalancerInput) { in.Type = "gateway" }),
@@ -369,21 +332,11 @@ func TestLoadBalancerBadInputs(t *testing.T) {
 			return err
 		}, "OperationNotPermitted", "privlink cannot change the subnets of a load balancer yet: delete and recreate load balancer '" + lb.ARN + "' instead"},
 	}
-	before := netRev(t, e.st)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
-			wantNetErr(t, err, tt.code, http.StatusBadRequest)
-			wantMessage(t, err, tt.msg)
-		})
-	}
-	if after := netRev(t, e.st); after != before {
-		t.Errorf("store revision moved from %d to %d: a bad input wrote", before, after)
-	}
+	runBadCalls(t, e.st, tests)
 }
 
 func TestDescribeLoadBalancers(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	var arns []string
 	for _, name := range []string{"c-lb", "a-lb", "b-lb"} {
@@ -443,7 +396,7 @@ func TestDescribeLoadBalancers(t *testing.T) {
 }
 
 func TestDeleteLoadBalancer(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	lb := lbtCreate(t, s, lbtInternal("doomed", e.subnets[0].ID, e.subnets[1].ID))
 	keep := lbtCreate(t, s, lbtInternal("keep", e.subnets[0].ID))
@@ -510,7 +463,7 @@ func TestDeleteLoadBalancer(t *testing.T) {
 }
 
 func TestLoadBalancerAttributes(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	lb := lbtCreate(t, s, lbtInternal("attrs", e.subnets[0].ID))
 	got, err := s.DescribeLoadBalancerAttributes(ctx, netAcctA, DescribeLoadBalancerAttributesInput{LoadBalancerARN: lb.ARN})
@@ -547,7 +500,7 @@ func TestLoadBalancerAttributes(t *testing.T) {
 }
 
 func TestSetSecurityGroups(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	s, ctx := e.s, t.Context()
 	lb := lbtCreate(t, s, CreateLoadBalancerInput{Name: "sg", Type: "network", Scheme: "internal", Subnets: []string{e.subnets[0].ID, e.subnets[1].ID}, SecurityGroups: []string{e.sg.ID}})
 	g2 := mustGroup(t, s, netAcctA, e.vpc.ID, "second")
@@ -586,7 +539,7 @@ func TestSetSecurityGroups(t *testing.T) {
 }
 
 func TestSetSubnetsUnchanged(t *testing.T) {
-	e := newLBTEnv(t)
+	e := newELBEnv(t)
 	lb := lbtCreate(t, e.s, lbtInternal("subnets", e.subnets[1].ID, e.subnets[0].ID))
 	out, err := e.s.SetSubnets(t.Context(), netAcctA, SetSubnetsInput{LoadBalancerARN: lb.ARN, Subnets: []string{e.subnets[0].ID, e.subnets[1].ID}})
 	if err != nil {

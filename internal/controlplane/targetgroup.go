@@ -156,10 +156,8 @@ func checkTargetGroupName(name string) error {
 	if len(name) > maxTargetGroupNameLen {
 		return validationError("Target group name '%s' cannot be longer than '%d' characters", name, maxTargetGroupNameLen)
 	}
-	for _, c := range name {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return validationError("Target group name '%s' can only contain characters that are alphanumeric characters or hyphens(-)", name)
-		}
+	if !elbNameChars(name) {
+		return validationError("Target group name '%s' can only contain characters that are alphanumeric characters or hyphens(-)", name)
 	}
 	if strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") {
 		return validationError("Target group name '%s' cannot begin or end with '-'", name)
@@ -274,20 +272,16 @@ func resolveHealthCheck(cur *model.HealthCheck, in HealthCheckInput, targetType 
 		hc.Matcher = defaultHealthCheckMatcher
 	}
 
-	if in.IntervalSeconds != nil {
-		v := *in.IntervalSeconds
-		if v < minHealthCheckInterval || v > maxHealthCheckInterval {
-			return model.HealthCheck{}, validationError("Health check interval '%d' must be between %d and %d seconds", v, minHealthCheckInterval, maxHealthCheckInterval)
-		}
-		hc.IntervalSeconds = v
+	if err := setInRange(&hc.IntervalSeconds, in.IntervalSeconds, minHealthCheckInterval, maxHealthCheckInterval,
+		"Health check interval '%d' must be between %d and %d seconds"); err != nil {
+		return model.HealthCheck{}, err
 	}
 	switch {
 	case in.TimeoutSeconds != nil:
-		v := *in.TimeoutSeconds
-		if v < minHealthCheckTimeout || v > maxHealthCheckTimeout {
-			return model.HealthCheck{}, validationError("Health check timeout '%d' must be between %d and %d seconds", v, minHealthCheckTimeout, maxHealthCheckTimeout)
+		if err := setInRange(&hc.TimeoutSeconds, in.TimeoutSeconds, minHealthCheckTimeout, maxHealthCheckTimeout,
+			"Health check timeout '%d' must be between %d and %d seconds"); err != nil {
+			return model.HealthCheck{}, err
 		}
-		hc.TimeoutSeconds = v
 	case creating:
 		// The documented default (6 s for HTTP checks, 10 s for TCP and
 		// HTTPS), but never longer than a shorter interval asked for.
@@ -301,21 +295,28 @@ func resolveHealthCheck(cur *model.HealthCheck, in HealthCheckInput, targetType 
 		return model.HealthCheck{}, validationError("Health check timeout '%d' must be smaller than or equal to the interval '%d'", hc.TimeoutSeconds, hc.IntervalSeconds)
 	}
 
-	if in.HealthyThreshold != nil {
-		v := *in.HealthyThreshold
-		if v < minHealthCheckThreshold || v > maxHealthCheckThreshold {
-			return model.HealthCheck{}, validationError("Healthy threshold count '%d' must be between %d and %d", v, minHealthCheckThreshold, maxHealthCheckThreshold)
-		}
-		hc.HealthyThreshold = v
+	if err := setInRange(&hc.HealthyThreshold, in.HealthyThreshold, minHealthCheckThreshold, maxHealthCheckThreshold,
+		"Healthy threshold count '%d' must be between %d and %d"); err != nil {
+		return model.HealthCheck{}, err
 	}
-	if in.UnhealthyThreshold != nil {
-		v := *in.UnhealthyThreshold
-		if v < minHealthCheckThreshold || v > maxHealthCheckThreshold {
-			return model.HealthCheck{}, validationError("Unhealthy threshold count '%d' must be between %d and %d", v, minHealthCheckThreshold, maxHealthCheckThreshold)
-		}
-		hc.UnhealthyThreshold = v
+	if err := setInRange(&hc.UnhealthyThreshold, in.UnhealthyThreshold, minHealthCheckThreshold, maxHealthCheckThreshold,
+		"Unhealthy threshold count '%d' must be between %d and %d"); err != nil {
+		return model.HealthCheck{}, err
 	}
 	return hc, nil
+}
+
+// setInRange sets *dst to *v when v is given and within lo..hi. A value
+// out of range is a ValidationError: format gets the value, lo and hi.
+func setInRange(dst, v *int32, lo, hi int32, format string) error {
+	if v == nil {
+		return nil
+	}
+	if *v < lo || *v > hi {
+		return validationError(format, *v, lo, hi)
+	}
+	*dst = *v
+	return nil
 }
 
 // checkHealthCheckPort accepts "traffic-port" or a port number, and

@@ -8,47 +8,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/privlink/privlink/internal/awsapi"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
 )
 
-// tgEnv is a service with one VPC of account A with subnets in zones a and
-// b, and a VPC of account B.
-type tgEnv struct {
-	s         *Service
-	st        store.Store
-	clock     *testClock
-	vpc       model.Vpc
-	snA, snB  Subnet
-	otherVpc  model.Vpc // a second VPC of account A
-	otherSn   Subnet
-	foreign   model.Vpc // a VPC of account B
-	foreignSn Subnet
-}
-
-func newTGEnv(t *testing.T) *tgEnv {
-	t.Helper()
-	s, st, clock := newInstanceTestService(t, nil)
-	e := &tgEnv{s: s, st: st, clock: clock}
-	e.vpc = mustVpc(t, s, netAcctA, "10.0.0.0/16")
-	var err error
-	if e.snA, err = s.CreateSubnet(t.Context(), netAcctA, CreateSubnetInput{VpcID: e.vpc.ID, CidrBlock: "10.0.1.0/24", AvailabilityZone: "us-east-1a"}); err != nil {
-		t.Fatal(err)
-	}
-	if e.snB, err = s.CreateSubnet(t.Context(), netAcctA, CreateSubnetInput{VpcID: e.vpc.ID, CidrBlock: "10.0.2.0/24", AvailabilityZone: "us-east-1b"}); err != nil {
-		t.Fatal(err)
-	}
-	e.otherVpc = mustVpc(t, s, netAcctA, "10.1.0.0/16")
-	e.otherSn = mustSubnet(t, s, netAcctA, e.otherVpc.ID, "10.1.1.0/24")
-	e.foreign = mustVpc(t, s, netAcctB, "10.0.0.0/16")
-	e.foreignSn = mustSubnet(t, s, netAcctB, e.foreign.ID, "10.0.1.0/24")
-	return e
-}
-
 // tcpGroup returns CreateTargetGroup input for a TCP:80 group in the
 // env's VPC, edited by the options.
-func (e *tgEnv) tcpGroup(name string, opts ...func(*CreateTargetGroupInput)) CreateTargetGroupInput {
+func (e *elbEnv) tcpGroup(name string, opts ...func(*CreateTargetGroupInput)) CreateTargetGroupInput {
 	in := CreateTargetGroupInput{Name: name, Protocol: "TCP", Port: 80, VpcID: e.vpc.ID}
 	for _, o := range opts {
 		o(&in)
@@ -56,7 +22,7 @@ func (e *tgEnv) tcpGroup(name string, opts ...func(*CreateTargetGroupInput)) Cre
 	return in
 }
 
-func (e *tgEnv) mustGroup(t *testing.T, in CreateTargetGroupInput) TargetGroup {
+func (e *elbEnv) mustGroup(t *testing.T, in CreateTargetGroupInput) TargetGroup {
 	t.Helper()
 	tg, err := e.s.CreateTargetGroup(t.Context(), netAcctA, in)
 	if err != nil {
@@ -69,7 +35,7 @@ func (e *tgEnv) mustGroup(t *testing.T, in CreateTargetGroupInput) TargetGroup {
 // listener on port that forwards to tgARN, straight into the store (the
 // load balancer operations are not under test here). It returns the load
 // balancer's and the listener's ARNs.
-func (e *tgEnv) attachLB(t *testing.T, name, tgARN string, port int32, zones ...string) (lbARN, listenerARN string) {
+func (e *elbEnv) attachLB(t *testing.T, name, tgARN string, port int32, zones ...string) (lbARN, listenerARN string) {
 	t.Helper()
 	lbSuffix, lSuffix := model.NewELBSuffix(), model.NewELBSuffix()
 	lb := model.LoadBalancer{
@@ -89,46 +55,19 @@ func (e *tgEnv) attachLB(t *testing.T, name, tgARN string, port int32, zones ...
 	return lb.ARN, l.ARN
 }
 
-// put writes one record straight into the store.
-func (e *tgEnv) put(t *testing.T, key string, v any) {
-	t.Helper()
-	if _, err := e.st.Update(t.Context(), func(tx store.Tx) error { return putRecord(tx, key, v) }); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // storedGroup reads a group's record as stored.
-func (e *tgEnv) storedGroup(t *testing.T, arn string) *model.TargetGroup {
+func (e *elbEnv) storedGroup(t *testing.T, arn string) *model.TargetGroup {
 	t.Helper()
 	r, ok := model.ParseELBARN(arn)
 	if !ok {
 		t.Fatalf("bad ARN %q", arn)
 	}
-	var tg *model.TargetGroup
-	if _, err := e.st.Update(t.Context(), func(tx store.Tx) error {
-		var err error
-		tg, _, err = getRecord[model.TargetGroup](tx, targetGroupKey(netAcctA, r.ID))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tg, _ := getTestRecord[model.TargetGroup](t, e.st, targetGroupKey(netAcctA, r.ID))
 	return tg
 }
 
-// wantELBErr fails unless err is an *awsapi.Error with code and message.
-func wantELBErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae *awsapi.Error
-	if !errors.As(err, &ae) {
-		t.Fatalf("error = %v, want %s: %s", err, code, msg)
-	}
-	if ae.Code != code || ae.Message != msg || ae.HTTPStatus() != 400 {
-		t.Errorf("error = %s (%d) %q,\n want %s (400) %q", ae.Code, ae.HTTPStatus(), ae.Message, code, msg)
-	}
-}
-
 func TestCreateTargetGroup(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	tg := e.mustGroup(t, e.tcpGroup("web-1", func(in *CreateTargetGroupInput) {
 		in.Tags = []model.Tag{{Key: "team", Value: "a"}}
 	}))
@@ -200,7 +139,7 @@ func TestCreateTargetGroup(t *testing.T) {
 }
 
 func TestCreateTargetGroupErrors(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	long := strings.Repeat("a", 33)
 	tests := []struct {
 		name string
@@ -279,12 +218,10 @@ func TestCreateTargetGroupErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := netRev(t, e.st)
-			_, err := e.s.CreateTargetGroup(t.Context(), netAcctA, e.tcpGroup("bad", tt.edit))
-			wantELBErr(t, err, tt.code, tt.msg)
-			if after := netRev(t, e.st); after != before {
-				t.Errorf("store revision moved %d -> %d on a failed call", before, after)
-			}
+			wantBadCall(t, e.st, func() error {
+				_, err := e.s.CreateTargetGroup(t.Context(), netAcctA, e.tcpGroup("bad", tt.edit))
+				return err
+			}, tt.code, tt.msg)
 		})
 	}
 }
@@ -299,7 +236,7 @@ func tgNames(out DescribeTargetGroupsOutput) []string {
 }
 
 func TestDescribeTargetGroups(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	c := e.mustGroup(t, e.tcpGroup("c"))
 	a := e.mustGroup(t, e.tcpGroup("a"))
 	b := e.mustGroup(t, e.tcpGroup("b"))
@@ -392,7 +329,7 @@ func TestDescribeTargetGroups(t *testing.T) {
 }
 
 func TestModifyTargetGroup(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	tg := e.mustGroup(t, e.tcpGroup("web"))
 	ctx := t.Context()
 
@@ -438,18 +375,16 @@ func TestModifyTargetGroup(t *testing.T) {
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {
-			before := netRev(t, e.st)
-			_, err := e.s.ModifyTargetGroup(ctx, netAcctA, tt.in)
-			wantELBErr(t, err, tt.code, tt.msg)
-			if after := netRev(t, e.st); after != before {
-				t.Errorf("store revision moved %d -> %d on a failed call", before, after)
-			}
+			wantBadCall(t, e.st, func() error {
+				_, err := e.s.ModifyTargetGroup(ctx, netAcctA, tt.in)
+				return err
+			}, tt.code, tt.msg)
 		})
 	}
 }
 
 func TestDeleteTargetGroup(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	used := e.mustGroup(t, e.tcpGroup("used"))
 	free := e.mustGroup(t, e.tcpGroup("free"))
 	e.attachLB(t, "nlb", used.ARN, 80, "us-east-1a")
@@ -484,7 +419,7 @@ func TestDeleteTargetGroup(t *testing.T) {
 }
 
 func TestTargetGroupAttributes(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	tg := e.mustGroup(t, e.tcpGroup("web"))
 	ctx := t.Context()
 
@@ -556,12 +491,10 @@ func TestTargetGroupAttributes(t *testing.T) {
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {
-			before := netRev(t, e.st)
-			_, err := e.s.ModifyTargetGroupAttributes(ctx, netAcctA, ModifyTargetGroupAttributesInput{TargetGroupARN: tg.ARN, Attributes: tt.attrs})
-			wantELBErr(t, err, tt.code, tt.msg)
-			if after := netRev(t, e.st); after != before {
-				t.Errorf("store revision moved %d -> %d on a failed call", before, after)
-			}
+			wantBadCall(t, e.st, func() error {
+				_, err := e.s.ModifyTargetGroupAttributes(ctx, netAcctA, ModifyTargetGroupAttributesInput{TargetGroupARN: tg.ARN, Attributes: tt.attrs})
+				return err
+			}, tt.code, tt.msg)
 		})
 	}
 	if e.storedGroup(t, tg.ARN).Attributes["stickiness.enabled"] != "false" {
@@ -573,7 +506,7 @@ func TestTargetGroupAttributes(t *testing.T) {
 
 // TestTargetGroupClock keeps the test clock in the creation time.
 func TestTargetGroupClock(t *testing.T) {
-	e := newTGEnv(t)
+	e := newELBEnv(t)
 	e.clock.Advance(time.Hour)
 	tg := e.mustGroup(t, e.tcpGroup("later"))
 	if !tg.Created.Equal(testEpoch.Add(time.Hour)) {

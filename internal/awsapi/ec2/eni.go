@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -18,7 +19,7 @@ var (
 func groupsOut(in []controlplane.GroupIdentifier) []GroupIdentifier {
 	out := make([]GroupIdentifier, 0, len(in))
 	for _, g := range in {
-		out = append(out, GroupIdentifier{GroupId: ptr(g.GroupID), GroupName: ptr(g.GroupName)})
+		out = append(out, GroupIdentifier{GroupId: new(g.GroupID), GroupName: new(g.GroupName)})
 	}
 	return out
 }
@@ -28,39 +29,39 @@ func groupsOut(in []controlplane.GroupIdentifier) []GroupIdentifier {
 // ipv6AddressesSet, empty or not.
 func eniOut(e controlplane.NetworkInterface) NetworkInterface {
 	out := NetworkInterface{
-		NetworkInterfaceId: ptr(e.ID),
-		OwnerId:            ptr(e.OwnerID),
-		VpcId:              ptr(e.VpcID),
-		SubnetId:           ptr(e.SubnetID),
-		AvailabilityZone:   ptr(e.AvailabilityZone),
-		AvailabilityZoneId: optStr(e.AvailabilityZoneID),
-		Description:        ptr(e.Description),
-		InterfaceType:      ptr(e.InterfaceType),
-		Status:             ptr(e.Status),
-		MacAddress:         ptr(e.MacAddress),
-		PrivateIpAddress:   ptr(e.PrivateIP),
-		PrivateDnsName:     optStr(e.PrivateDNSName),
+		NetworkInterfaceId: new(e.ID),
+		OwnerId:            new(e.OwnerID),
+		VpcId:              new(e.VpcID),
+		SubnetId:           new(e.SubnetID),
+		AvailabilityZone:   new(e.AvailabilityZone),
+		AvailabilityZoneId: wireconv.OptString(e.AvailabilityZoneID),
+		Description:        new(e.Description),
+		InterfaceType:      new(e.InterfaceType),
+		Status:             new(e.Status),
+		MacAddress:         new(e.MacAddress),
+		PrivateIpAddress:   new(e.PrivateIP),
+		PrivateDnsName:     wireconv.OptString(e.PrivateDNSName),
 		PrivateIpAddresses: []NetworkInterfacePrivateIpAddress{{
-			PrivateIpAddress: ptr(e.PrivateIP),
-			PrivateDnsName:   optStr(e.PrivateDNSName),
-			Primary:          ptr(true),
+			PrivateIpAddress: new(e.PrivateIP),
+			PrivateDnsName:   wireconv.OptString(e.PrivateDNSName),
+			Primary:          new(true),
 		}},
 		Ipv6Addresses:    []NetworkInterfaceIpv6Address{},
-		RequesterManaged: ptr(e.RequesterManaged),
-		RequesterId:      optStr(e.RequesterID),
-		SourceDestCheck:  ptr(e.SourceDestCheck),
+		RequesterManaged: new(e.RequesterManaged),
+		RequesterId:      wireconv.OptString(e.RequesterID),
+		SourceDestCheck:  new(e.SourceDestCheck),
 		Groups:           groupsOut(e.GroupSet),
 		TagSet:           append([]Tag{}, tagsOut(e.Tags)...),
 	}
 	if e.AttachmentID != "" {
 		out.Attachment = &NetworkInterfaceAttachment{
-			AttachmentId:        ptr(e.AttachmentID),
-			InstanceId:          optStr(e.InstanceID),
-			InstanceOwnerId:     ptr(e.AttachmentOwner),
-			DeviceIndex:         ptr(e.DeviceIndex),
-			Status:              ptr(model.AttachmentAttached),
-			AttachTime:          ptr(e.AttachTime),
-			DeleteOnTermination: ptr(e.DeleteOnTermination),
+			AttachmentId:        new(e.AttachmentID),
+			InstanceId:          wireconv.OptString(e.InstanceID),
+			InstanceOwnerId:     new(e.AttachmentOwner),
+			DeviceIndex:         new(e.DeviceIndex),
+			Status:              new(model.AttachmentAttached),
+			AttachTime:          new(e.AttachTime),
+			DeleteOnTermination: new(e.DeleteOnTermination),
 		}
 	}
 	return out
@@ -72,13 +73,13 @@ func (a *API) DescribeNetworkInterfaces(ctx context.Context, req *awsapi.Request
 		NetworkInterfaceIDs:     in.NetworkInterfaceIds,
 		Filters:                 filtersIn(in.Filters),
 		Page:                    pageIn(in.MaxResults, in.NextToken),
-		IncludeManagedResources: deref(in.IncludeManagedResources),
-		DryRun:                  deref(in.DryRun),
+		IncludeManagedResources: wireconv.Deref(in.IncludeManagedResources),
+		DryRun:                  wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeNetworkInterfacesOutput{NetworkInterfaces: convertAll(res.NetworkInterfaces, eniOut), NextToken: optStr(res.NextToken)}, nil
+	return &DescribeNetworkInterfacesOutput{NetworkInterfaces: wireconv.All(res.NetworkInterfaces, eniOut), NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // ModifyNetworkInterfaceAttribute implements
@@ -87,14 +88,14 @@ func (a *API) DescribeNetworkInterfaces(ctx context.Context, req *awsapi.Request
 func (a *API) ModifyNetworkInterfaceAttribute(ctx context.Context, req *awsapi.Request, in *ModifyNetworkInterfaceAttributeInput) (*ModifyNetworkInterfaceAttributeOutput, error) {
 	var description *string
 	if in.Description != nil {
-		description = ptr(deref(in.Description.Value))
+		description = new(wireconv.Deref(in.Description.Value))
 	}
 	err := a.cp.ModifyNetworkInterfaceAttribute(ctx, req.Caller.AccountID, controlplane.ModifyNetworkInterfaceAttributeInput{
-		NetworkInterfaceID: deref(in.NetworkInterfaceId),
+		NetworkInterfaceID: wireconv.Deref(in.NetworkInterfaceId),
 		Description:        description,
 		SourceDestCheck:    boolAttr(in.SourceDestCheck),
 		Groups:             in.Groups,
-		DryRun:             deref(in.DryRun),
+		DryRun:             wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -20,7 +21,7 @@ var (
 
 // stateOut converts a state name and its code.
 func stateOut(name string, code int32) *InstanceState {
-	return &InstanceState{Code: ptr(code), Name: ptr(name)}
+	return &InstanceState{Code: new(code), Name: new(name)}
 }
 
 // instanceOut converts an instance to its wire form. Fields privlink
@@ -29,49 +30,49 @@ func stateOut(name string, code int32) *InstanceState {
 // plane's constants, which its filters match.
 func instanceOut(i controlplane.Instance) Instance {
 	out := Instance{
-		InstanceId:            ptr(i.ID),
-		ImageId:               ptr(i.ImageID),
-		InstanceType:          ptr(i.InstanceType),
+		InstanceId:            new(i.ID),
+		ImageId:               new(i.ImageID),
+		InstanceType:          new(i.InstanceType),
 		State:                 stateOut(i.State, i.StateCode),
-		StateTransitionReason: optStr(i.StateTransitionReason),
-		LaunchTime:            ptr(i.LaunchTime),
-		AmiLaunchIndex:        ptr(i.AmiLaunchIndex),
-		ClientToken:           optStr(i.ClientToken),
-		VpcId:                 optStr(i.VpcID),
-		SubnetId:              optStr(i.SubnetID),
-		PrivateIpAddress:      optStr(i.PrivateIP),
-		PrivateDnsName:        optStr(i.PrivateDNSName),
+		StateTransitionReason: wireconv.OptString(i.StateTransitionReason),
+		LaunchTime:            new(i.LaunchTime),
+		AmiLaunchIndex:        new(i.AmiLaunchIndex),
+		ClientToken:           wireconv.OptString(i.ClientToken),
+		VpcId:                 wireconv.OptString(i.VpcID),
+		SubnetId:              wireconv.OptString(i.SubnetID),
+		PrivateIpAddress:      wireconv.OptString(i.PrivateIP),
+		PrivateDnsName:        wireconv.OptString(i.PrivateDNSName),
 		Placement: &Placement{
-			AvailabilityZone:   ptr(i.AvailabilityZone),
-			AvailabilityZoneId: optStr(i.AvailabilityZoneID),
-			GroupName:          ptr(""),
-			Tenancy:            ptr(controlplane.InstanceTenancy),
+			AvailabilityZone:   new(i.AvailabilityZone),
+			AvailabilityZoneId: wireconv.OptString(i.AvailabilityZoneID),
+			GroupName:          new(""),
+			Tenancy:            new(controlplane.InstanceTenancy),
 		},
-		Architecture:       ptr(controlplane.InstanceArchitecture),
-		Hypervisor:         ptr(controlplane.InstanceHypervisor),
-		VirtualizationType: ptr(controlplane.InstanceVirtualizationType),
-		RootDeviceType:     ptr(controlplane.InstanceRootDeviceType),
-		RootDeviceName:     ptr(controlplane.InstanceRootDeviceName),
-		PlatformDetails:    ptr(controlplane.InstancePlatformDetails),
-		UsageOperation:     ptr(controlplane.InstanceUsageOperation),
-		Monitoring:         &Monitoring{State: ptr(controlplane.InstanceMonitoringState)},
-		EbsOptimized:       ptr(false),
-		EnaSupport:         ptr(true),
-		EnclaveOptions:     &EnclaveOptions{Enabled: ptr(false)},
-		HibernationOptions: &HibernationOptions{Configured: ptr(false)},
+		Architecture:       new(controlplane.InstanceArchitecture),
+		Hypervisor:         new(controlplane.InstanceHypervisor),
+		VirtualizationType: new(controlplane.InstanceVirtualizationType),
+		RootDeviceType:     new(controlplane.InstanceRootDeviceType),
+		RootDeviceName:     new(controlplane.InstanceRootDeviceName),
+		PlatformDetails:    new(controlplane.InstancePlatformDetails),
+		UsageOperation:     new(controlplane.InstanceUsageOperation),
+		Monitoring:         &Monitoring{State: new(controlplane.InstanceMonitoringState)},
+		EbsOptimized:       new(false),
+		EnaSupport:         new(true),
+		EnclaveOptions:     &EnclaveOptions{Enabled: new(false)},
+		HibernationOptions: &HibernationOptions{Configured: new(false)},
 		PrivateDnsNameOptions: &PrivateDnsNameOptionsResponse{
-			HostnameType:                    ptr(controlplane.HostnameTypeIPName),
-			EnableResourceNameDnsARecord:    ptr(false),
-			EnableResourceNameDnsAAAARecord: ptr(false),
+			HostnameType:                    new(controlplane.HostnameTypeIPName),
+			EnableResourceNameDnsARecord:    new(false),
+			EnableResourceNameDnsAAAARecord: new(false),
 		},
 		SecurityGroups: groupsOut(i.Groups),
 		Tags:           tagsOut(i.Tags),
 	}
 	if i.StateReason != "" {
-		out.StateReason = &StateReason{Code: ptr(i.StateReason), Message: ptr(i.StateReasonMessage)}
+		out.StateReason = &StateReason{Code: new(i.StateReason), Message: new(i.StateReasonMessage)}
 	}
 	if len(i.NetworkInterfaces) > 0 {
-		out.SourceDestCheck = ptr(i.SourceDestCheck)
+		out.SourceDestCheck = new(i.SourceDestCheck)
 		out.NetworkInterfaces = make([]InstanceNetworkInterface, 0, len(i.NetworkInterfaces))
 		for _, e := range i.NetworkInterfaces {
 			out.NetworkInterfaces = append(out.NetworkInterfaces, instanceENIOut(e))
@@ -84,31 +85,31 @@ func instanceOut(i controlplane.Instance) Instance {
 // networkInterfaceSet item.
 func instanceENIOut(e controlplane.NetworkInterface) InstanceNetworkInterface {
 	out := InstanceNetworkInterface{
-		NetworkInterfaceId: ptr(e.ID),
-		OwnerId:            ptr(e.OwnerID),
-		VpcId:              ptr(e.VpcID),
-		SubnetId:           ptr(e.SubnetID),
-		Description:        ptr(e.Description),
-		InterfaceType:      ptr(e.InterfaceType),
-		Status:             ptr(e.Status),
-		MacAddress:         ptr(e.MacAddress),
-		PrivateIpAddress:   ptr(e.PrivateIP),
-		PrivateDnsName:     optStr(e.PrivateDNSName),
+		NetworkInterfaceId: new(e.ID),
+		OwnerId:            new(e.OwnerID),
+		VpcId:              new(e.VpcID),
+		SubnetId:           new(e.SubnetID),
+		Description:        new(e.Description),
+		InterfaceType:      new(e.InterfaceType),
+		Status:             new(e.Status),
+		MacAddress:         new(e.MacAddress),
+		PrivateIpAddress:   new(e.PrivateIP),
+		PrivateDnsName:     wireconv.OptString(e.PrivateDNSName),
 		PrivateIpAddresses: []InstancePrivateIpAddress{{
-			PrivateIpAddress: ptr(e.PrivateIP),
-			PrivateDnsName:   optStr(e.PrivateDNSName),
-			Primary:          ptr(true),
+			PrivateIpAddress: new(e.PrivateIP),
+			PrivateDnsName:   wireconv.OptString(e.PrivateDNSName),
+			Primary:          new(true),
 		}},
-		SourceDestCheck: ptr(e.SourceDestCheck),
+		SourceDestCheck: new(e.SourceDestCheck),
 		Groups:          groupsOut(e.GroupSet),
 	}
 	if e.AttachmentID != "" {
 		out.Attachment = &InstanceNetworkInterfaceAttachment{
-			AttachmentId:        ptr(e.AttachmentID),
-			DeviceIndex:         ptr(e.DeviceIndex),
-			Status:              ptr(model.AttachmentAttached),
-			AttachTime:          ptr(e.AttachTime),
-			DeleteOnTermination: ptr(e.DeleteOnTermination),
+			AttachmentId:        new(e.AttachmentID),
+			DeviceIndex:         new(e.DeviceIndex),
+			Status:              new(model.AttachmentAttached),
+			AttachTime:          new(e.AttachTime),
+			DeleteOnTermination: new(e.DeleteOnTermination),
 		}
 	}
 	return out
@@ -118,10 +119,10 @@ func instanceENIOut(e controlplane.NetworkInterface) InstanceNetworkInterface {
 // VPC, and AWS sends it empty.
 func reservationOut(r controlplane.Reservation) Reservation {
 	return Reservation{
-		ReservationId: ptr(r.ReservationID),
-		OwnerId:       ptr(r.OwnerID),
+		ReservationId: new(r.ReservationID),
+		OwnerId:       new(r.OwnerID),
 		Groups:        []GroupIdentifier{},
-		Instances:     convertAll(r.Instances, instanceOut),
+		Instances:     wireconv.All(r.Instances, instanceOut),
 	}
 }
 
@@ -130,7 +131,7 @@ func stateChangesOut(in []controlplane.InstanceStateChange) []InstanceStateChang
 	out := make([]InstanceStateChange, 0, len(in))
 	for _, c := range in {
 		out = append(out, InstanceStateChange{
-			InstanceId:    ptr(c.InstanceID),
+			InstanceId:    new(c.InstanceID),
 			PreviousState: stateOut(c.PreviousState, model.InstanceStateCode[c.PreviousState]),
 			CurrentState:  stateOut(c.CurrentState, model.InstanceStateCode[c.CurrentState]),
 		})
@@ -143,18 +144,18 @@ func stateChangesOut(in []controlplane.InstanceStateChange) []InstanceStateChang
 // are not passed on.
 func (a *API) RunInstances(ctx context.Context, req *awsapi.Request, in *RunInstancesInput) (*RunInstancesOutput, error) {
 	r, err := a.cp.RunInstances(ctx, req.Caller.AccountID, controlplane.RunInstancesInput{
-		ImageID:          deref(in.ImageId),
-		InstanceType:     deref(in.InstanceType),
+		ImageID:          wireconv.Deref(in.ImageId),
+		InstanceType:     wireconv.Deref(in.InstanceType),
 		MinCount:         in.MinCount,
 		MaxCount:         in.MaxCount,
-		SubnetID:         deref(in.SubnetId),
+		SubnetID:         wireconv.Deref(in.SubnetId),
 		SecurityGroupIDs: in.SecurityGroupIds,
 		SecurityGroups:   in.SecurityGroups,
-		PrivateIPAddress: deref(in.PrivateIpAddress),
-		UserData:         deref(in.UserData),
+		PrivateIPAddress: wireconv.Deref(in.PrivateIpAddress),
+		UserData:         wireconv.Deref(in.UserData),
 		TagSpecs:         tagSpecsIn(in.TagSpecifications),
-		ClientToken:      deref(in.ClientToken),
-		DryRun:           deref(in.DryRun),
+		ClientToken:      wireconv.Deref(in.ClientToken),
+		DryRun:           wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -169,22 +170,22 @@ func (a *API) DescribeInstances(ctx context.Context, req *awsapi.Request, in *De
 		InstanceIDs:             in.InstanceIds,
 		Filters:                 filtersIn(in.Filters),
 		Page:                    pageIn(in.MaxResults, in.NextToken),
-		IncludeManagedResources: deref(in.IncludeManagedResources),
-		DryRun:                  deref(in.DryRun),
+		IncludeManagedResources: wireconv.Deref(in.IncludeManagedResources),
+		DryRun:                  wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeInstancesOutput{Reservations: convertAll(res.Reservations, reservationOut), NextToken: optStr(res.NextToken)}, nil
+	return &DescribeInstancesOutput{Reservations: wireconv.All(res.Reservations, reservationOut), NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // TerminateInstances implements TerminateInstancesAPI.
 func (a *API) TerminateInstances(ctx context.Context, req *awsapi.Request, in *TerminateInstancesInput) (*TerminateInstancesOutput, error) {
 	changes, err := a.cp.TerminateInstances(ctx, req.Caller.AccountID, controlplane.TerminateInstancesInput{
 		InstanceIDs:    in.InstanceIds,
-		Force:          deref(in.Force),
-		SkipOsShutdown: deref(in.SkipOsShutdown),
-		DryRun:         deref(in.DryRun),
+		Force:          wireconv.Deref(in.Force),
+		SkipOsShutdown: wireconv.Deref(in.SkipOsShutdown),
+		DryRun:         wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -196,10 +197,10 @@ func (a *API) TerminateInstances(ctx context.Context, req *awsapi.Request, in *T
 func (a *API) StopInstances(ctx context.Context, req *awsapi.Request, in *StopInstancesInput) (*StopInstancesOutput, error) {
 	changes, err := a.cp.StopInstances(ctx, req.Caller.AccountID, controlplane.StopInstancesInput{
 		InstanceIDs:    in.InstanceIds,
-		Force:          deref(in.Force),
-		Hibernate:      deref(in.Hibernate),
-		SkipOsShutdown: deref(in.SkipOsShutdown),
-		DryRun:         deref(in.DryRun),
+		Force:          wireconv.Deref(in.Force),
+		Hibernate:      wireconv.Deref(in.Hibernate),
+		SkipOsShutdown: wireconv.Deref(in.SkipOsShutdown),
+		DryRun:         wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -212,7 +213,7 @@ func (a *API) StopInstances(ctx context.Context, req *awsapi.Request, in *StopIn
 func (a *API) StartInstances(ctx context.Context, req *awsapi.Request, in *StartInstancesInput) (*StartInstancesOutput, error) {
 	changes, err := a.cp.StartInstances(ctx, req.Caller.AccountID, controlplane.StartInstancesInput{
 		InstanceIDs: in.InstanceIds,
-		DryRun:      deref(in.DryRun),
+		DryRun:      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -223,18 +224,18 @@ func (a *API) StartInstances(ctx context.Context, req *awsapi.Request, in *Start
 // statusSummaryOut converts an instanceStatus or systemStatus: its one
 // detail is "reachability", when the control plane reports it.
 func statusSummaryOut(s controlplane.StatusSummary) *InstanceStatusSummary {
-	out := &InstanceStatusSummary{Status: ptr(s.Status)}
+	out := &InstanceStatusSummary{Status: new(s.Status)}
 	if s.Reachability != "" {
-		out.Details = []InstanceStatusDetails{{Name: ptr("reachability"), Status: ptr(s.Reachability)}}
+		out.Details = []InstanceStatusDetails{{Name: new("reachability"), Status: new(s.Reachability)}}
 	}
 	return out
 }
 
 // ebsStatusSummaryOut is statusSummaryOut for attachedEbsStatus.
 func ebsStatusSummaryOut(s controlplane.StatusSummary) *EbsStatusSummary {
-	out := &EbsStatusSummary{Status: ptr(s.Status)}
+	out := &EbsStatusSummary{Status: new(s.Status)}
 	if s.Reachability != "" {
-		out.Details = []EbsStatusDetails{{Name: ptr("reachability"), Status: ptr(s.Reachability)}}
+		out.Details = []EbsStatusDetails{{Name: new("reachability"), Status: new(s.Reachability)}}
 	}
 	return out
 }
@@ -245,22 +246,22 @@ func (a *API) DescribeInstanceStatus(ctx context.Context, req *awsapi.Request, i
 		InstanceIDs:             in.InstanceIds,
 		Filters:                 filtersIn(in.Filters),
 		Page:                    pageIn(in.MaxResults, in.NextToken),
-		IncludeAllInstances:     deref(in.IncludeAllInstances),
-		IncludeManagedResources: deref(in.IncludeManagedResources),
-		DryRun:                  deref(in.DryRun),
+		IncludeAllInstances:     wireconv.Deref(in.IncludeAllInstances),
+		IncludeManagedResources: wireconv.Deref(in.IncludeManagedResources),
+		DryRun:                  wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := &DescribeInstanceStatusOutput{
 		InstanceStatuses: make([]InstanceStatus, 0, len(res.InstanceStatuses)),
-		NextToken:        optStr(res.NextToken),
+		NextToken:        wireconv.OptString(res.NextToken),
 	}
 	for _, st := range res.InstanceStatuses {
 		out.InstanceStatuses = append(out.InstanceStatuses, InstanceStatus{
-			InstanceId:         ptr(st.InstanceID),
-			AvailabilityZone:   ptr(st.AvailabilityZone),
-			AvailabilityZoneId: optStr(st.AvailabilityZoneID),
+			InstanceId:         new(st.InstanceID),
+			AvailabilityZone:   new(st.AvailabilityZone),
+			AvailabilityZoneId: wireconv.OptString(st.AvailabilityZoneID),
 			InstanceState:      stateOut(st.State, st.StateCode),
 			InstanceStatus:     statusSummaryOut(st.InstanceStatus),
 			SystemStatus:       statusSummaryOut(st.SystemStatus),
@@ -274,12 +275,12 @@ func (a *API) DescribeInstanceStatus(ctx context.Context, req *awsapi.Request, i
 // while the instance has written nothing.
 func (a *API) GetConsoleOutput(ctx context.Context, req *awsapi.Request, in *GetConsoleOutputInput) (*GetConsoleOutputOutput, error) {
 	co, err := a.cp.GetConsoleOutput(ctx, req.Caller.AccountID, controlplane.GetConsoleOutputInput{
-		InstanceID: deref(in.InstanceId),
-		Latest:     deref(in.Latest),
-		DryRun:     deref(in.DryRun),
+		InstanceID: wireconv.Deref(in.InstanceId),
+		Latest:     wireconv.Deref(in.Latest),
+		DryRun:     wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &GetConsoleOutputOutput{InstanceId: ptr(co.InstanceID), Timestamp: ptr(co.Timestamp), Output: optStr(co.Output)}, nil
+	return &GetConsoleOutputOutput{InstanceId: new(co.InstanceID), Timestamp: new(co.Timestamp), Output: wireconv.OptString(co.Output)}, nil
 }

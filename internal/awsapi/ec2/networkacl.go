@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -21,22 +22,22 @@ var (
 // CreateNetworkAcl implements CreateNetworkAclAPI.
 func (a *API) CreateNetworkAcl(ctx context.Context, req *awsapi.Request, in *CreateNetworkAclInput) (*CreateNetworkAclOutput, error) {
 	acl, err := a.cp.CreateNetworkAcl(ctx, req.Caller.AccountID, controlplane.CreateNetworkAclInput{
-		VpcID:       deref(in.VpcId),
+		VpcID:       wireconv.Deref(in.VpcId),
 		TagSpecs:    tagSpecsIn(in.TagSpecifications),
-		ClientToken: deref(in.ClientToken),
-		DryRun:      deref(in.DryRun),
+		ClientToken: wireconv.Deref(in.ClientToken),
+		DryRun:      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &CreateNetworkAclOutput{NetworkAcl: ptr(networkAclOut(acl)), ClientToken: in.ClientToken}, nil
+	return &CreateNetworkAclOutput{NetworkAcl: new(networkAclOut(acl)), ClientToken: in.ClientToken}, nil
 }
 
 // DeleteNetworkAcl implements DeleteNetworkAclAPI.
 func (a *API) DeleteNetworkAcl(ctx context.Context, req *awsapi.Request, in *DeleteNetworkAclInput) (*DeleteNetworkAclOutput, error) {
 	err := a.cp.DeleteNetworkAcl(ctx, req.Caller.AccountID, controlplane.DeleteNetworkAclInput{
-		NetworkAclID: deref(in.NetworkAclId),
-		DryRun:       deref(in.DryRun),
+		NetworkAclID: wireconv.Deref(in.NetworkAclId),
+		DryRun:       wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -67,10 +68,10 @@ func (a *API) ReplaceNetworkAclEntry(ctx context.Context, req *awsapi.Request, i
 // DeleteNetworkAclEntry implements DeleteNetworkAclEntryAPI.
 func (a *API) DeleteNetworkAclEntry(ctx context.Context, req *awsapi.Request, in *DeleteNetworkAclEntryInput) (*DeleteNetworkAclEntryOutput, error) {
 	err := a.cp.DeleteNetworkAclEntry(ctx, req.Caller.AccountID, controlplane.DeleteNetworkAclEntryInput{
-		NetworkAclID: deref(in.NetworkAclId),
+		NetworkAclID: wireconv.Deref(in.NetworkAclId),
 		RuleNumber:   in.RuleNumber,
-		Egress:       deref(in.Egress),
-		DryRun:       deref(in.DryRun),
+		Egress:       wireconv.Deref(in.Egress),
+		DryRun:       wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -81,14 +82,14 @@ func (a *API) DeleteNetworkAclEntry(ctx context.Context, req *awsapi.Request, in
 // ReplaceNetworkAclAssociation implements ReplaceNetworkAclAssociationAPI.
 func (a *API) ReplaceNetworkAclAssociation(ctx context.Context, req *awsapi.Request, in *ReplaceNetworkAclAssociationInput) (*ReplaceNetworkAclAssociationOutput, error) {
 	id, err := a.cp.ReplaceNetworkAclAssociation(ctx, req.Caller.AccountID, controlplane.ReplaceNetworkAclAssociationInput{
-		AssociationID: deref(in.AssociationId),
-		NetworkAclID:  deref(in.NetworkAclId),
-		DryRun:        deref(in.DryRun),
+		AssociationID: wireconv.Deref(in.AssociationId),
+		NetworkAclID:  wireconv.Deref(in.NetworkAclId),
+		DryRun:        wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ReplaceNetworkAclAssociationOutput{NewAssociationId: ptr(id)}, nil
+	return &ReplaceNetworkAclAssociationOutput{NewAssociationId: new(id)}, nil
 }
 
 // DescribeNetworkAcls implements DescribeNetworkAclsAPI.
@@ -97,12 +98,12 @@ func (a *API) DescribeNetworkAcls(ctx context.Context, req *awsapi.Request, in *
 		NetworkAclIDs: in.NetworkAclIds,
 		Filters:       filtersIn(in.Filters),
 		Page:          pageIn(in.MaxResults, in.NextToken),
-		DryRun:        deref(in.DryRun),
+		DryRun:        wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeNetworkAclsOutput{NetworkAcls: convertAll(res.NetworkAcls, networkAclOut), NextToken: optStr(res.NextToken)}, nil
+	return &DescribeNetworkAclsOutput{NetworkAcls: wireconv.All(res.NetworkAcls, networkAclOut), NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // networkAclEntryIn converts the shared parameters of CreateNetworkAclEntry
@@ -110,14 +111,14 @@ func (a *API) DescribeNetworkAcls(ctx context.Context, req *awsapi.Request, in *
 func networkAclEntryIn(aclID *string, ruleNumber *int32, protocol, action *string, egress *bool, cidr, ipv6 *string,
 	icmp *IcmpTypeCode, ports *PortRange, dryRun *bool) controlplane.NetworkAclEntryInput {
 	in := controlplane.NetworkAclEntryInput{
-		NetworkAclID:  deref(aclID),
+		NetworkAclID:  wireconv.Deref(aclID),
 		RuleNumber:    ruleNumber,
-		Protocol:      deref(protocol),
-		RuleAction:    deref(action),
-		Egress:        deref(egress),
-		CidrBlock:     deref(cidr),
-		Ipv6CidrBlock: deref(ipv6),
-		DryRun:        deref(dryRun),
+		Protocol:      wireconv.Deref(protocol),
+		RuleAction:    wireconv.Deref(action),
+		Egress:        wireconv.Deref(egress),
+		CidrBlock:     wireconv.Deref(cidr),
+		Ipv6CidrBlock: wireconv.Deref(ipv6),
+		DryRun:        wireconv.Deref(dryRun),
 	}
 	if icmp != nil {
 		in.Icmp = &controlplane.IcmpTypeCode{Type: icmp.Type, Code: icmp.Code}
@@ -131,10 +132,10 @@ func networkAclEntryIn(aclID *string, ruleNumber *int32, protocol, action *strin
 // networkAclOut converts an ACL to its wire form.
 func networkAclOut(acl *model.NetworkAcl) NetworkAcl {
 	out := NetworkAcl{
-		NetworkAclId: ptr(acl.ID),
-		VpcId:        ptr(acl.VpcID),
-		OwnerId:      ptr(acl.OwnerID),
-		IsDefault:    ptr(acl.IsDefault),
+		NetworkAclId: new(acl.ID),
+		VpcId:        new(acl.VpcID),
+		OwnerId:      new(acl.OwnerID),
+		IsDefault:    new(acl.IsDefault),
 		Tags:         tagsOut(acl.Tags),
 		// AWS always sends both sets, so a new ACL shows "Associations": [].
 		Associations: []NetworkAclAssociation{},
@@ -142,19 +143,19 @@ func networkAclOut(acl *model.NetworkAcl) NetworkAcl {
 	}
 	for _, as := range acl.Associations {
 		out.Associations = append(out.Associations, NetworkAclAssociation{
-			NetworkAclAssociationId: ptr(as.ID),
-			NetworkAclId:            ptr(acl.ID),
-			SubnetId:                ptr(as.SubnetID),
+			NetworkAclAssociationId: new(as.ID),
+			NetworkAclId:            new(acl.ID),
+			SubnetId:                new(as.SubnetID),
 		})
 	}
 	for _, e := range acl.Entries {
 		w := NetworkAclEntry{
-			RuleNumber:    ptr(e.RuleNumber),
-			Egress:        ptr(e.Egress),
-			Protocol:      ptr(e.Protocol),
-			RuleAction:    ptr(e.RuleAction),
-			CidrBlock:     optStr(e.CidrBlock),
-			Ipv6CidrBlock: optStr(e.Ipv6CidrBlock),
+			RuleNumber:    new(e.RuleNumber),
+			Egress:        new(e.Egress),
+			Protocol:      new(e.Protocol),
+			RuleAction:    new(e.RuleAction),
+			CidrBlock:     wireconv.OptString(e.CidrBlock),
+			Ipv6CidrBlock: wireconv.OptString(e.Ipv6CidrBlock),
 		}
 		if e.IcmpType != nil || e.IcmpCode != nil {
 			w.IcmpTypeCode = &IcmpTypeCode{Type: e.IcmpType, Code: e.IcmpCode}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 )
 
@@ -17,9 +18,9 @@ var (
 func (a *API) DescribeRegions(ctx context.Context, req *awsapi.Request, in *DescribeRegionsInput) (*DescribeRegionsOutput, error) {
 	regions, err := a.cp.DescribeRegions(ctx, req.Caller.AccountID, controlplane.DescribeRegionsInput{
 		RegionNames: in.RegionNames,
-		AllRegions:  deref(in.AllRegions),
+		AllRegions:  wireconv.Deref(in.AllRegions),
 		Filters:     filtersIn(in.Filters),
-		DryRun:      deref(in.DryRun),
+		DryRun:      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -27,9 +28,9 @@ func (a *API) DescribeRegions(ctx context.Context, req *awsapi.Request, in *Desc
 	out := &DescribeRegionsOutput{Regions: make([]Region, 0, len(regions))}
 	for _, r := range regions {
 		out.Regions = append(out.Regions, Region{
-			RegionName:  ptr(r.RegionName),
-			Endpoint:    ptr(r.Endpoint),
-			OptInStatus: ptr(r.OptInStatus),
+			RegionName:  new(r.RegionName),
+			Endpoint:    new(r.Endpoint),
+			OptInStatus: new(r.OptInStatus),
 		})
 	}
 	return out, nil
@@ -40,9 +41,9 @@ func (a *API) DescribeAvailabilityZones(ctx context.Context, req *awsapi.Request
 	zones, err := a.cp.DescribeAvailabilityZones(ctx, req.Caller.AccountID, controlplane.DescribeAvailabilityZonesInput{
 		ZoneNames:            in.ZoneNames,
 		ZoneIDs:              in.ZoneIds,
-		AllAvailabilityZones: deref(in.AllAvailabilityZones),
+		AllAvailabilityZones: wireconv.Deref(in.AllAvailabilityZones),
 		Filters:              filtersIn(in.Filters),
-		DryRun:               deref(in.DryRun),
+		DryRun:               wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -50,14 +51,14 @@ func (a *API) DescribeAvailabilityZones(ctx context.Context, req *awsapi.Request
 	out := &DescribeAvailabilityZonesOutput{AvailabilityZones: make([]AvailabilityZone, 0, len(zones))}
 	for _, z := range zones {
 		out.AvailabilityZones = append(out.AvailabilityZones, AvailabilityZone{
-			ZoneName:           ptr(z.ZoneName),
-			ZoneId:             ptr(z.ZoneID),
-			State:              ptr(z.State),
-			RegionName:         ptr(z.RegionName),
-			ZoneType:           ptr(z.ZoneType),
-			GroupName:          ptr(z.GroupName),
-			NetworkBorderGroup: ptr(z.NetworkBorderGroup),
-			OptInStatus:        ptr(z.OptInStatus),
+			ZoneName:           new(z.ZoneName),
+			ZoneId:             new(z.ZoneID),
+			State:              new(z.State),
+			RegionName:         new(z.RegionName),
+			ZoneType:           new(z.ZoneType),
+			GroupName:          new(z.GroupName),
+			NetworkBorderGroup: new(z.NetworkBorderGroup),
+			OptInStatus:        new(z.OptInStatus),
 		})
 	}
 	return out, nil
@@ -67,7 +68,7 @@ func (a *API) DescribeAvailabilityZones(ctx context.Context, req *awsapi.Request
 func (a *API) DescribeAccountAttributes(ctx context.Context, req *awsapi.Request, in *DescribeAccountAttributesInput) (*DescribeAccountAttributesOutput, error) {
 	attrs, err := a.cp.DescribeAccountAttributes(ctx, req.Caller.AccountID, controlplane.DescribeAccountAttributesInput{
 		AttributeNames: in.AttributeNames,
-		DryRun:         deref(in.DryRun),
+		DryRun:         wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -76,9 +77,9 @@ func (a *API) DescribeAccountAttributes(ctx context.Context, req *awsapi.Request
 	for _, at := range attrs {
 		vals := make([]AccountAttributeValue, 0, len(at.Values))
 		for _, v := range at.Values {
-			vals = append(vals, AccountAttributeValue{AttributeValue: ptr(v)})
+			vals = append(vals, AccountAttributeValue{AttributeValue: new(v)})
 		}
-		out.AccountAttributes = append(out.AccountAttributes, AccountAttribute{AttributeName: ptr(at.Name), AttributeValues: vals})
+		out.AccountAttributes = append(out.AccountAttributes, AccountAttribute{AttributeName: new(at.Name), AttributeValues: vals})
 	}
 	return out, nil
 }

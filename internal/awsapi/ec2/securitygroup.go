@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -22,18 +23,18 @@ var (
 // CreateSecurityGroup implements CreateSecurityGroupAPI.
 func (a *API) CreateSecurityGroup(ctx context.Context, req *awsapi.Request, in *CreateSecurityGroupInput) (*CreateSecurityGroupOutput, error) {
 	g, err := a.cp.CreateSecurityGroup(ctx, req.Caller.AccountID, controlplane.CreateSecurityGroupInput{
-		GroupName:   deref(in.GroupName),
-		Description: deref(in.Description),
-		VpcID:       deref(in.VpcId),
+		GroupName:   wireconv.Deref(in.GroupName),
+		Description: wireconv.Deref(in.Description),
+		VpcID:       wireconv.Deref(in.VpcId),
 		TagSpecs:    tagSpecsIn(in.TagSpecifications),
-		DryRun:      deref(in.DryRun),
+		DryRun:      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &CreateSecurityGroupOutput{
-		GroupId:          ptr(g.ID),
-		SecurityGroupArn: ptr(a.cp.SecurityGroupARN(g.OwnerID, g.ID)),
+		GroupId:          new(g.ID),
+		SecurityGroupArn: new(a.cp.SecurityGroupARN(g.OwnerID, g.ID)),
 		Tags:             tagsOut(g.Tags),
 	}, nil
 }
@@ -45,20 +46,20 @@ func (a *API) DescribeSecurityGroups(ctx context.Context, req *awsapi.Request, i
 		GroupNames: in.GroupNames,
 		Filters:    filtersIn(in.Filters),
 		Page:       pageIn(in.MaxResults, in.NextToken),
-		DryRun:     deref(in.DryRun),
+		DryRun:     wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeSecurityGroupsOutput{SecurityGroups: make([]SecurityGroup, 0, len(res.SecurityGroups)), NextToken: optStr(res.NextToken)}
+	out := &DescribeSecurityGroupsOutput{SecurityGroups: make([]SecurityGroup, 0, len(res.SecurityGroups)), NextToken: wireconv.OptString(res.NextToken)}
 	for _, g := range res.SecurityGroups {
 		out.SecurityGroups = append(out.SecurityGroups, SecurityGroup{
-			GroupId:             ptr(g.ID),
-			GroupName:           ptr(g.Name),
-			Description:         ptr(g.Description),
-			OwnerId:             ptr(g.OwnerID),
-			VpcId:               ptr(g.VpcID),
-			SecurityGroupArn:    ptr(a.cp.SecurityGroupARN(g.OwnerID, g.ID)),
+			GroupId:             new(g.ID),
+			GroupName:           new(g.Name),
+			Description:         new(g.Description),
+			OwnerId:             new(g.OwnerID),
+			VpcId:               new(g.VpcID),
+			SecurityGroupArn:    new(a.cp.SecurityGroupARN(g.OwnerID, g.ID)),
 			IpPermissions:       ipPermissionsOut(controlplane.GroupIPPermissions(g.Ingress)),
 			IpPermissionsEgress: ipPermissionsOut(controlplane.GroupIPPermissions(g.Egress)),
 			Tags:                tagsOut(g.Tags),
@@ -70,30 +71,30 @@ func (a *API) DescribeSecurityGroups(ctx context.Context, req *awsapi.Request, i
 // DeleteSecurityGroup implements DeleteSecurityGroupAPI.
 func (a *API) DeleteSecurityGroup(ctx context.Context, req *awsapi.Request, in *DeleteSecurityGroupInput) (*DeleteSecurityGroupOutput, error) {
 	id, err := a.cp.DeleteSecurityGroup(ctx, req.Caller.AccountID, controlplane.DeleteSecurityGroupInput{
-		GroupID:   deref(in.GroupId),
-		GroupName: deref(in.GroupName),
-		DryRun:    deref(in.DryRun),
+		GroupID:   wireconv.Deref(in.GroupId),
+		GroupName: wireconv.Deref(in.GroupName),
+		DryRun:    wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DeleteSecurityGroupOutput{GroupId: ptr(id), Return: ptr(true)}, nil
+	return &DeleteSecurityGroupOutput{GroupId: new(id), Return: new(true)}, nil
 }
 
 // AuthorizeSecurityGroupIngress implements AuthorizeSecurityGroupIngressAPI.
 func (a *API) AuthorizeSecurityGroupIngress(ctx context.Context, req *awsapi.Request, in *AuthorizeSecurityGroupIngressInput) (*AuthorizeSecurityGroupIngressOutput, error) {
 	rules, err := a.cp.AuthorizeSecurityGroupIngress(ctx, req.Caller.AccountID, controlplane.AuthorizeSecurityGroupInput{
-		GroupID:       deref(in.GroupId),
-		GroupName:     deref(in.GroupName),
+		GroupID:       wireconv.Deref(in.GroupId),
+		GroupName:     wireconv.Deref(in.GroupName),
 		IPPermissions: ipPermissionsIn(in.IpPermissions),
 		Legacy:        legacyIn(in.IpProtocol, in.FromPort, in.ToPort, in.CidrIp, in.SourceSecurityGroupName, in.SourceSecurityGroupOwnerId),
 		TagSpecs:      tagSpecsIn(in.TagSpecifications),
-		DryRun:        deref(in.DryRun),
+		DryRun:        wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &AuthorizeSecurityGroupIngressOutput{Return: ptr(true), SecurityGroupRules: securityGroupRulesOut(rules)}, nil
+	return &AuthorizeSecurityGroupIngressOutput{Return: new(true), SecurityGroupRules: securityGroupRulesOut(rules)}, nil
 }
 
 // AuthorizeSecurityGroupEgress implements AuthorizeSecurityGroupEgressAPI.
@@ -101,45 +102,45 @@ func (a *API) AuthorizeSecurityGroupIngress(ctx context.Context, req *awsapi.Req
 // not passed on.
 func (a *API) AuthorizeSecurityGroupEgress(ctx context.Context, req *awsapi.Request, in *AuthorizeSecurityGroupEgressInput) (*AuthorizeSecurityGroupEgressOutput, error) {
 	rules, err := a.cp.AuthorizeSecurityGroupEgress(ctx, req.Caller.AccountID, controlplane.AuthorizeSecurityGroupInput{
-		GroupID:       deref(in.GroupId),
+		GroupID:       wireconv.Deref(in.GroupId),
 		IPPermissions: ipPermissionsIn(in.IpPermissions),
 		TagSpecs:      tagSpecsIn(in.TagSpecifications),
-		DryRun:        deref(in.DryRun),
+		DryRun:        wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &AuthorizeSecurityGroupEgressOutput{Return: ptr(true), SecurityGroupRules: securityGroupRulesOut(rules)}, nil
+	return &AuthorizeSecurityGroupEgressOutput{Return: new(true), SecurityGroupRules: securityGroupRulesOut(rules)}, nil
 }
 
 // RevokeSecurityGroupIngress implements RevokeSecurityGroupIngressAPI.
 func (a *API) RevokeSecurityGroupIngress(ctx context.Context, req *awsapi.Request, in *RevokeSecurityGroupIngressInput) (*RevokeSecurityGroupIngressOutput, error) {
 	rules, err := a.cp.RevokeSecurityGroupIngress(ctx, req.Caller.AccountID, controlplane.RevokeSecurityGroupInput{
-		GroupID:              deref(in.GroupId),
-		GroupName:            deref(in.GroupName),
+		GroupID:              wireconv.Deref(in.GroupId),
+		GroupName:            wireconv.Deref(in.GroupName),
 		IPPermissions:        ipPermissionsIn(in.IpPermissions),
 		Legacy:               legacyIn(in.IpProtocol, in.FromPort, in.ToPort, in.CidrIp, in.SourceSecurityGroupName, in.SourceSecurityGroupOwnerId),
 		SecurityGroupRuleIDs: in.SecurityGroupRuleIds,
-		DryRun:               deref(in.DryRun),
+		DryRun:               wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &RevokeSecurityGroupIngressOutput{Return: ptr(true), RevokedSecurityGroupRules: revokedRulesOut(rules)}, nil
+	return &RevokeSecurityGroupIngressOutput{Return: new(true), RevokedSecurityGroupRules: revokedRulesOut(rules)}, nil
 }
 
 // RevokeSecurityGroupEgress implements RevokeSecurityGroupEgressAPI.
 func (a *API) RevokeSecurityGroupEgress(ctx context.Context, req *awsapi.Request, in *RevokeSecurityGroupEgressInput) (*RevokeSecurityGroupEgressOutput, error) {
 	rules, err := a.cp.RevokeSecurityGroupEgress(ctx, req.Caller.AccountID, controlplane.RevokeSecurityGroupInput{
-		GroupID:              deref(in.GroupId),
+		GroupID:              wireconv.Deref(in.GroupId),
 		IPPermissions:        ipPermissionsIn(in.IpPermissions),
 		SecurityGroupRuleIDs: in.SecurityGroupRuleIds,
-		DryRun:               deref(in.DryRun),
+		DryRun:               wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &RevokeSecurityGroupEgressOutput{Return: ptr(true), RevokedSecurityGroupRules: revokedRulesOut(rules)}, nil
+	return &RevokeSecurityGroupEgressOutput{Return: new(true), RevokedSecurityGroupRules: revokedRulesOut(rules)}, nil
 }
 
 // DescribeSecurityGroupRules implements DescribeSecurityGroupRulesAPI.
@@ -148,12 +149,12 @@ func (a *API) DescribeSecurityGroupRules(ctx context.Context, req *awsapi.Reques
 		SecurityGroupRuleIDs: in.SecurityGroupRuleIds,
 		Filters:              filtersIn(in.Filters),
 		Page:                 pageIn(in.MaxResults, in.NextToken),
-		DryRun:               deref(in.DryRun),
+		DryRun:               wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeSecurityGroupRulesOutput{SecurityGroupRules: securityGroupRulesOut(res.SecurityGroupRules), NextToken: optStr(res.NextToken)}, nil
+	return &DescribeSecurityGroupRulesOutput{SecurityGroupRules: securityGroupRulesOut(res.SecurityGroupRules), NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // ipPermissionsIn converts IpPermissions.N.
@@ -163,19 +164,19 @@ func ipPermissionsIn(in []IpPermission) []controlplane.IPPermission {
 	}
 	out := make([]controlplane.IPPermission, 0, len(in))
 	for _, p := range in {
-		cp := controlplane.IPPermission{IPProtocol: deref(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
+		cp := controlplane.IPPermission{IPProtocol: wireconv.Deref(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
 		for _, r := range p.IpRanges {
-			cp.IPRanges = append(cp.IPRanges, controlplane.IPRange{CidrIP: deref(r.CidrIp), Description: deref(r.Description)})
+			cp.IPRanges = append(cp.IPRanges, controlplane.IPRange{CidrIP: wireconv.Deref(r.CidrIp), Description: wireconv.Deref(r.Description)})
 		}
 		for _, r := range p.Ipv6Ranges {
-			cp.IPv6Ranges = append(cp.IPv6Ranges, controlplane.IPv6Range{CidrIPv6: deref(r.CidrIpv6), Description: deref(r.Description)})
+			cp.IPv6Ranges = append(cp.IPv6Ranges, controlplane.IPv6Range{CidrIPv6: wireconv.Deref(r.CidrIpv6), Description: wireconv.Deref(r.Description)})
 		}
 		for _, r := range p.PrefixListIds {
-			cp.PrefixListIDs = append(cp.PrefixListIDs, controlplane.PrefixListID{PrefixListID: deref(r.PrefixListId), Description: deref(r.Description)})
+			cp.PrefixListIDs = append(cp.PrefixListIDs, controlplane.PrefixListID{PrefixListID: wireconv.Deref(r.PrefixListId), Description: wireconv.Deref(r.Description)})
 		}
 		for _, g := range p.UserIdGroupPairs {
 			cp.UserIDGroupPairs = append(cp.UserIDGroupPairs, controlplane.UserIDGroupPair{
-				GroupID: deref(g.GroupId), GroupName: deref(g.GroupName), UserID: deref(g.UserId), Description: deref(g.Description),
+				GroupID: wireconv.Deref(g.GroupId), GroupName: wireconv.Deref(g.GroupName), UserID: wireconv.Deref(g.UserId), Description: wireconv.Deref(g.Description),
 			})
 		}
 		out = append(out, cp)
@@ -187,12 +188,12 @@ func ipPermissionsIn(in []IpPermission) []controlplane.IPPermission {
 // SourceSecurityGroup* parameters.
 func legacyIn(protocol *string, from, to *int32, cidr, sourceName, sourceOwner *string) controlplane.LegacyPermission {
 	return controlplane.LegacyPermission{
-		IPProtocol:                 deref(protocol),
+		IPProtocol:                 wireconv.Deref(protocol),
 		FromPort:                   from,
 		ToPort:                     to,
-		CidrIP:                     deref(cidr),
-		SourceSecurityGroupName:    deref(sourceName),
-		SourceSecurityGroupOwnerID: deref(sourceOwner),
+		CidrIP:                     wireconv.Deref(cidr),
+		SourceSecurityGroupName:    wireconv.Deref(sourceName),
+		SourceSecurityGroupOwnerID: wireconv.Deref(sourceOwner),
 	}
 }
 
@@ -203,20 +204,20 @@ func ipPermissionsOut(in []controlplane.IPPermission) []IpPermission {
 	out := make([]IpPermission, 0, len(in))
 	for _, p := range in {
 		w := IpPermission{
-			IpProtocol: ptr(p.IPProtocol), FromPort: p.FromPort, ToPort: p.ToPort,
+			IpProtocol: new(p.IPProtocol), FromPort: p.FromPort, ToPort: p.ToPort,
 			IpRanges: []IpRange{}, Ipv6Ranges: []Ipv6Range{}, PrefixListIds: []PrefixListId{}, UserIdGroupPairs: []UserIdGroupPair{},
 		}
 		for _, r := range p.IPRanges {
-			w.IpRanges = append(w.IpRanges, IpRange{CidrIp: ptr(r.CidrIP), Description: optStr(r.Description)})
+			w.IpRanges = append(w.IpRanges, IpRange{CidrIp: new(r.CidrIP), Description: wireconv.OptString(r.Description)})
 		}
 		for _, r := range p.IPv6Ranges {
-			w.Ipv6Ranges = append(w.Ipv6Ranges, Ipv6Range{CidrIpv6: ptr(r.CidrIPv6), Description: optStr(r.Description)})
+			w.Ipv6Ranges = append(w.Ipv6Ranges, Ipv6Range{CidrIpv6: new(r.CidrIPv6), Description: wireconv.OptString(r.Description)})
 		}
 		for _, r := range p.PrefixListIDs {
-			w.PrefixListIds = append(w.PrefixListIds, PrefixListId{PrefixListId: ptr(r.PrefixListID), Description: optStr(r.Description)})
+			w.PrefixListIds = append(w.PrefixListIds, PrefixListId{PrefixListId: new(r.PrefixListID), Description: wireconv.OptString(r.Description)})
 		}
 		for _, g := range p.UserIDGroupPairs {
-			w.UserIdGroupPairs = append(w.UserIdGroupPairs, UserIdGroupPair{GroupId: ptr(g.GroupID), UserId: optStr(g.UserID), Description: optStr(g.Description)})
+			w.UserIdGroupPairs = append(w.UserIdGroupPairs, UserIdGroupPair{GroupId: new(g.GroupID), UserId: wireconv.OptString(g.UserID), Description: wireconv.OptString(g.Description)})
 		}
 		out = append(out, w)
 	}
@@ -230,19 +231,19 @@ func securityGroupRulesOut(in []controlplane.SecurityGroupRuleInfo) []SecurityGr
 	out := make([]SecurityGroupRule, 0, len(in))
 	for _, r := range in {
 		w := SecurityGroupRule{
-			SecurityGroupRuleId:  ptr(r.Rule.ID),
-			GroupId:              ptr(r.GroupID),
-			GroupOwnerId:         ptr(r.GroupOwnerID),
-			IsEgress:             ptr(r.IsEgress),
-			IpProtocol:           ptr(r.Rule.Protocol),
-			FromPort:             ptr(r.Rule.FromPort),
-			ToPort:               ptr(r.Rule.ToPort),
-			CidrIpv4:             optStr(r.Rule.CidrIPv4),
-			CidrIpv6:             optStr(r.Rule.CidrIPv6),
-			PrefixListId:         optStr(r.Rule.PrefixList),
-			Description:          optStr(r.Rule.Description),
+			SecurityGroupRuleId:  new(r.Rule.ID),
+			GroupId:              new(r.GroupID),
+			GroupOwnerId:         new(r.GroupOwnerID),
+			IsEgress:             new(r.IsEgress),
+			IpProtocol:           new(r.Rule.Protocol),
+			FromPort:             new(r.Rule.FromPort),
+			ToPort:               new(r.Rule.ToPort),
+			CidrIpv4:             wireconv.OptString(r.Rule.CidrIPv4),
+			CidrIpv6:             wireconv.OptString(r.Rule.CidrIPv6),
+			PrefixListId:         wireconv.OptString(r.Rule.PrefixList),
+			Description:          wireconv.OptString(r.Rule.Description),
 			Tags:                 tagsOut(r.Rule.Tags),
-			SecurityGroupRuleArn: ptr(r.ARN),
+			SecurityGroupRuleArn: new(r.ARN),
 		}
 		if r.Rule.GroupID != "" {
 			w.ReferencedGroupInfo = referencedGroupOut(r.Rule)
@@ -253,7 +254,7 @@ func securityGroupRulesOut(in []controlplane.SecurityGroupRuleInfo) []SecurityGr
 }
 
 func referencedGroupOut(r model.SecurityGroupRule) *ReferencedSecurityGroup {
-	return &ReferencedSecurityGroup{GroupId: ptr(r.GroupID), UserId: optStr(r.GroupOwner)}
+	return &ReferencedSecurityGroup{GroupId: new(r.GroupID), UserId: wireconv.OptString(r.GroupOwner)}
 }
 
 // revokedRulesOut converts revoked rules to revokedSecurityGroupRuleSet items.
@@ -264,17 +265,17 @@ func revokedRulesOut(in []controlplane.SecurityGroupRuleInfo) []RevokedSecurityG
 	out := make([]RevokedSecurityGroupRule, 0, len(in))
 	for _, r := range in {
 		out = append(out, RevokedSecurityGroupRule{
-			SecurityGroupRuleId: ptr(r.Rule.ID),
-			GroupId:             ptr(r.GroupID),
-			IsEgress:            ptr(r.IsEgress),
-			IpProtocol:          ptr(r.Rule.Protocol),
-			FromPort:            ptr(r.Rule.FromPort),
-			ToPort:              ptr(r.Rule.ToPort),
-			CidrIpv4:            optStr(r.Rule.CidrIPv4),
-			CidrIpv6:            optStr(r.Rule.CidrIPv6),
-			PrefixListId:        optStr(r.Rule.PrefixList),
-			ReferencedGroupId:   optStr(r.Rule.GroupID),
-			Description:         optStr(r.Rule.Description),
+			SecurityGroupRuleId: new(r.Rule.ID),
+			GroupId:             new(r.GroupID),
+			IsEgress:            new(r.IsEgress),
+			IpProtocol:          new(r.Rule.Protocol),
+			FromPort:            new(r.Rule.FromPort),
+			ToPort:              new(r.Rule.ToPort),
+			CidrIpv4:            wireconv.OptString(r.Rule.CidrIPv4),
+			CidrIpv6:            wireconv.OptString(r.Rule.CidrIPv6),
+			PrefixListId:        wireconv.OptString(r.Rule.PrefixList),
+			ReferencedGroupId:   wireconv.OptString(r.Rule.GroupID),
+			Description:         wireconv.OptString(r.Rule.Description),
 		})
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 )
 
@@ -16,25 +17,25 @@ var (
 // subnetOut converts a subnet to its wire form.
 func subnetOut(sn controlplane.Subnet) Subnet {
 	return Subnet{
-		SubnetId:                    ptr(sn.ID),
-		SubnetArn:                   ptr(sn.SubnetArn),
-		OwnerId:                     ptr(sn.OwnerID),
-		VpcId:                       ptr(sn.VpcID),
-		State:                       ptr(sn.State),
-		CidrBlock:                   ptr(sn.CidrBlock),
-		AvailabilityZone:            ptr(sn.AvailabilityZone),
-		AvailabilityZoneId:          ptr(sn.AvailabilityZoneID),
-		AvailableIpAddressCount:     ptr(sn.AvailableIPAddressCount),
-		DefaultForAz:                ptr(false),
-		MapPublicIpOnLaunch:         ptr(sn.MapPublicIPOnLaunch),
-		MapCustomerOwnedIpOnLaunch:  ptr(false),
-		AssignIpv6AddressOnCreation: ptr(false),
-		EnableDns64:                 ptr(false),
-		Ipv6Native:                  ptr(false),
+		SubnetId:                    new(sn.ID),
+		SubnetArn:                   new(sn.SubnetArn),
+		OwnerId:                     new(sn.OwnerID),
+		VpcId:                       new(sn.VpcID),
+		State:                       new(sn.State),
+		CidrBlock:                   new(sn.CidrBlock),
+		AvailabilityZone:            new(sn.AvailabilityZone),
+		AvailabilityZoneId:          new(sn.AvailabilityZoneID),
+		AvailableIpAddressCount:     new(sn.AvailableIPAddressCount),
+		DefaultForAz:                new(false),
+		MapPublicIpOnLaunch:         new(sn.MapPublicIPOnLaunch),
+		MapCustomerOwnedIpOnLaunch:  new(false),
+		AssignIpv6AddressOnCreation: new(false),
+		EnableDns64:                 new(false),
+		Ipv6Native:                  new(false),
 		PrivateDnsNameOptionsOnLaunch: &PrivateDnsNameOptionsOnLaunch{
-			HostnameType:                    ptr(sn.HostnameType),
-			EnableResourceNameDnsARecord:    ptr(false),
-			EnableResourceNameDnsAAAARecord: ptr(false),
+			HostnameType:                    new(sn.HostnameType),
+			EnableResourceNameDnsARecord:    new(false),
+			EnableResourceNameDnsAAAARecord: new(false),
 		},
 		BlockPublicAccessStates: blockPublicAccessOff(),
 		Tags:                    tagsOut(sn.Tags),
@@ -44,22 +45,22 @@ func subnetOut(sn controlplane.Subnet) Subnet {
 // CreateSubnet implements CreateSubnetAPI.
 func (a *API) CreateSubnet(ctx context.Context, req *awsapi.Request, in *CreateSubnetInput) (*CreateSubnetOutput, error) {
 	sn, err := a.cp.CreateSubnet(ctx, req.Caller.AccountID, controlplane.CreateSubnetInput{
-		VpcID:              deref(in.VpcId),
-		CidrBlock:          deref(in.CidrBlock),
-		AvailabilityZone:   deref(in.AvailabilityZone),
-		AvailabilityZoneID: deref(in.AvailabilityZoneId),
-		Ipv6CidrBlock:      deref(in.Ipv6CidrBlock),
-		Ipv6Native:         deref(in.Ipv6Native),
-		Ipv4IpamPoolID:     deref(in.Ipv4IpamPoolId),
-		Ipv6IpamPoolID:     deref(in.Ipv6IpamPoolId),
-		OutpostArn:         deref(in.OutpostArn),
+		VpcID:              wireconv.Deref(in.VpcId),
+		CidrBlock:          wireconv.Deref(in.CidrBlock),
+		AvailabilityZone:   wireconv.Deref(in.AvailabilityZone),
+		AvailabilityZoneID: wireconv.Deref(in.AvailabilityZoneId),
+		Ipv6CidrBlock:      wireconv.Deref(in.Ipv6CidrBlock),
+		Ipv6Native:         wireconv.Deref(in.Ipv6Native),
+		Ipv4IpamPoolID:     wireconv.Deref(in.Ipv4IpamPoolId),
+		Ipv6IpamPoolID:     wireconv.Deref(in.Ipv6IpamPoolId),
+		OutpostArn:         wireconv.Deref(in.OutpostArn),
 		TagSpecs:           tagSpecsIn(in.TagSpecifications),
-		DryRun:             deref(in.DryRun),
+		DryRun:             wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &CreateSubnetOutput{Subnet: ptr(subnetOut(sn))}, nil
+	return &CreateSubnetOutput{Subnet: new(subnetOut(sn))}, nil
 }
 
 // DescribeSubnets implements DescribeSubnetsAPI.
@@ -68,17 +69,17 @@ func (a *API) DescribeSubnets(ctx context.Context, req *awsapi.Request, in *Desc
 		SubnetIDs: in.SubnetIds,
 		Filters:   filtersIn(in.Filters),
 		Page:      pageIn(in.MaxResults, in.NextToken),
-		DryRun:    deref(in.DryRun),
+		DryRun:    wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeSubnetsOutput{Subnets: convertAll(res.Subnets, subnetOut), NextToken: optStr(res.NextToken)}, nil
+	return &DescribeSubnetsOutput{Subnets: wireconv.All(res.Subnets, subnetOut), NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // DeleteSubnet implements DeleteSubnetAPI.
 func (a *API) DeleteSubnet(ctx context.Context, req *awsapi.Request, in *DeleteSubnetInput) (*DeleteSubnetOutput, error) {
-	err := a.cp.DeleteSubnet(ctx, req.Caller.AccountID, controlplane.DeleteSubnetInput{SubnetID: deref(in.SubnetId), DryRun: deref(in.DryRun)})
+	err := a.cp.DeleteSubnet(ctx, req.Caller.AccountID, controlplane.DeleteSubnetInput{SubnetID: wireconv.Deref(in.SubnetId), DryRun: wireconv.Deref(in.DryRun)})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 )
 
@@ -17,8 +18,8 @@ var (
 func (a *API) CreateTags(ctx context.Context, req *awsapi.Request, in *CreateTagsInput) (*CreateTagsOutput, error) {
 	err := a.cp.CreateTags(ctx, req.Caller.AccountID, controlplane.CreateTagsInput{
 		ResourceIDs: in.Resources,
-		Tags:        tagsIn(in.Tags),
-		DryRun:      deref(in.DryRun),
+		Tags:        wireconv.Tags(in.Tags),
+		DryRun:      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -31,12 +32,12 @@ func (a *API) CreateTags(ctx context.Context, req *awsapi.Request, in *CreateTag
 func (a *API) DeleteTags(ctx context.Context, req *awsapi.Request, in *DeleteTagsInput) (*DeleteTagsOutput, error) {
 	var dels []controlplane.TagDeletion
 	for _, t := range in.Tags {
-		dels = append(dels, controlplane.TagDeletion{Key: deref(t.Key), Value: t.Value})
+		dels = append(dels, controlplane.TagDeletion{Key: wireconv.Deref(t.Key), Value: t.Value})
 	}
 	err := a.cp.DeleteTags(ctx, req.Caller.AccountID, controlplane.DeleteTagsInput{
 		ResourceIDs: in.Resources,
 		Tags:        dels,
-		DryRun:      deref(in.DryRun),
+		DryRun:      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
@@ -49,18 +50,18 @@ func (a *API) DescribeTags(ctx context.Context, req *awsapi.Request, in *Describ
 	res, err := a.cp.DescribeTags(ctx, req.Caller.AccountID, controlplane.DescribeTagsInput{
 		Filters: filtersIn(in.Filters),
 		Page:    pageIn(in.MaxResults, in.NextToken),
-		DryRun:  deref(in.DryRun),
+		DryRun:  wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeTagsOutput{Tags: make([]TagDescription, 0, len(res.Tags)), NextToken: optStr(res.NextToken)}
+	out := &DescribeTagsOutput{Tags: make([]TagDescription, 0, len(res.Tags)), NextToken: wireconv.OptString(res.NextToken)}
 	for _, t := range res.Tags {
 		out.Tags = append(out.Tags, TagDescription{
-			ResourceId:   ptr(t.ResourceID),
-			ResourceType: ptr(t.ResourceType),
-			Key:          ptr(t.Key),
-			Value:        ptr(t.Value),
+			ResourceId:   new(t.ResourceID),
+			ResourceType: new(t.ResourceType),
+			Key:          new(t.Key),
+			Value:        new(t.Value),
 		})
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -19,17 +20,17 @@ var (
 // vpcOut converts a VPC to its wire form.
 func vpcOut(v model.Vpc) Vpc {
 	return Vpc{
-		VpcId:           ptr(v.ID),
-		OwnerId:         ptr(v.OwnerID),
-		State:           ptr(v.State),
-		CidrBlock:       ptr(v.CidrBlock),
-		DhcpOptionsId:   ptr(v.DhcpOptionsID),
-		InstanceTenancy: ptr(v.InstanceTenancy),
-		IsDefault:       ptr(v.IsDefault),
+		VpcId:           new(v.ID),
+		OwnerId:         new(v.OwnerID),
+		State:           new(v.State),
+		CidrBlock:       new(v.CidrBlock),
+		DhcpOptionsId:   new(v.DhcpOptionsID),
+		InstanceTenancy: new(v.InstanceTenancy),
+		IsDefault:       new(v.IsDefault),
 		CidrBlockAssociationSet: []VpcCidrBlockAssociation{{
-			AssociationId:  ptr(v.CidrAssociationID),
-			CidrBlock:      ptr(v.CidrBlock),
-			CidrBlockState: &VpcCidrBlockState{State: ptr(controlplane.CidrStateAssociated)},
+			AssociationId:  new(v.CidrAssociationID),
+			CidrBlock:      new(v.CidrBlock),
+			CidrBlockState: &VpcCidrBlockState{State: new(controlplane.CidrStateAssociated)},
 		}},
 		BlockPublicAccessStates: blockPublicAccessOff(),
 		Tags:                    tagsOut(v.Tags),
@@ -39,20 +40,20 @@ func vpcOut(v model.Vpc) Vpc {
 // CreateVpc implements CreateVpcAPI.
 func (a *API) CreateVpc(ctx context.Context, req *awsapi.Request, in *CreateVpcInput) (*CreateVpcOutput, error) {
 	v, err := a.cp.CreateVpc(ctx, req.Caller.AccountID, controlplane.CreateVpcInput{
-		CidrBlock:                   deref(in.CidrBlock),
-		InstanceTenancy:             deref(in.InstanceTenancy),
-		AmazonProvidedIpv6CidrBlock: deref(in.AmazonProvidedIpv6CidrBlock),
-		Ipv6CidrBlock:               deref(in.Ipv6CidrBlock),
-		Ipv6Pool:                    deref(in.Ipv6Pool),
-		Ipv4IpamPoolID:              deref(in.Ipv4IpamPoolId),
-		Ipv6IpamPoolID:              deref(in.Ipv6IpamPoolId),
+		CidrBlock:                   wireconv.Deref(in.CidrBlock),
+		InstanceTenancy:             wireconv.Deref(in.InstanceTenancy),
+		AmazonProvidedIpv6CidrBlock: wireconv.Deref(in.AmazonProvidedIpv6CidrBlock),
+		Ipv6CidrBlock:               wireconv.Deref(in.Ipv6CidrBlock),
+		Ipv6Pool:                    wireconv.Deref(in.Ipv6Pool),
+		Ipv4IpamPoolID:              wireconv.Deref(in.Ipv4IpamPoolId),
+		Ipv6IpamPoolID:              wireconv.Deref(in.Ipv6IpamPoolId),
 		TagSpecs:                    tagSpecsIn(in.TagSpecifications),
-		DryRun:                      deref(in.DryRun),
+		DryRun:                      wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &CreateVpcOutput{Vpc: ptr(vpcOut(v))}, nil
+	return &CreateVpcOutput{Vpc: new(vpcOut(v))}, nil
 }
 
 // DescribeVpcs implements DescribeVpcsAPI.
@@ -61,17 +62,17 @@ func (a *API) DescribeVpcs(ctx context.Context, req *awsapi.Request, in *Describ
 		VpcIDs:  in.VpcIds,
 		Filters: filtersIn(in.Filters),
 		Page:    pageIn(in.MaxResults, in.NextToken),
-		DryRun:  deref(in.DryRun),
+		DryRun:  wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeVpcsOutput{Vpcs: convertAll(res.Vpcs, vpcOut), NextToken: optStr(res.NextToken)}, nil
+	return &DescribeVpcsOutput{Vpcs: wireconv.All(res.Vpcs, vpcOut), NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // DeleteVpc implements DeleteVpcAPI.
 func (a *API) DeleteVpc(ctx context.Context, req *awsapi.Request, in *DeleteVpcInput) (*DeleteVpcOutput, error) {
-	err := a.cp.DeleteVpc(ctx, req.Caller.AccountID, controlplane.DeleteVpcInput{VpcID: deref(in.VpcId), DryRun: deref(in.DryRun)})
+	err := a.cp.DeleteVpc(ctx, req.Caller.AccountID, controlplane.DeleteVpcInput{VpcID: wireconv.Deref(in.VpcId), DryRun: wireconv.Deref(in.DryRun)})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (a *API) DeleteVpc(ctx context.Context, req *awsapi.Request, in *DeleteVpcI
 // ModifyVpcAttribute implements ModifyVpcAttributeAPI.
 func (a *API) ModifyVpcAttribute(ctx context.Context, req *awsapi.Request, in *ModifyVpcAttributeInput) (*ModifyVpcAttributeOutput, error) {
 	err := a.cp.ModifyVpcAttribute(ctx, req.Caller.AccountID, controlplane.ModifyVpcAttributeInput{
-		VpcID:                            deref(in.VpcId),
+		VpcID:                            wireconv.Deref(in.VpcId),
 		EnableDnsSupport:                 boolAttr(in.EnableDnsSupport),
 		EnableDnsHostnames:               boolAttr(in.EnableDnsHostnames),
 		EnableNetworkAddressUsageMetrics: boolAttr(in.EnableNetworkAddressUsageMetrics),
@@ -95,15 +96,15 @@ func (a *API) ModifyVpcAttribute(ctx context.Context, req *awsapi.Request, in *M
 // DescribeVpcAttribute implements DescribeVpcAttributeAPI.
 func (a *API) DescribeVpcAttribute(ctx context.Context, req *awsapi.Request, in *DescribeVpcAttributeInput) (*DescribeVpcAttributeOutput, error) {
 	attr, err := a.cp.DescribeVpcAttribute(ctx, req.Caller.AccountID, controlplane.DescribeVpcAttributeInput{
-		VpcID:     deref(in.VpcId),
-		Attribute: deref(in.Attribute),
-		DryRun:    deref(in.DryRun),
+		VpcID:     wireconv.Deref(in.VpcId),
+		Attribute: wireconv.Deref(in.Attribute),
+		DryRun:    wireconv.Deref(in.DryRun),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeVpcAttributeOutput{VpcId: ptr(attr.VpcID)}
-	value := &AttributeBooleanValue{Value: ptr(attr.Value)}
+	out := &DescribeVpcAttributeOutput{VpcId: new(attr.VpcID)}
+	value := &AttributeBooleanValue{Value: new(attr.Value)}
 	switch attr.Attribute {
 	case controlplane.AttrEnableDnsSupport:
 		out.EnableDnsSupport = value

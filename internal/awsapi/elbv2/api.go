@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -58,43 +59,7 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// ptr returns a pointer to v, for the optional fields of outputs.
-func ptr[T any](v T) *T { return &v }
-
-// deref returns *p, or the zero value for nil.
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
-}
-
-// optStr returns a pointer to s, or nil for "" (an absent output field).
-func optStr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// tagsIn converts Tags.member.N. A tag without a value has the value "".
-func tagsIn(in []Tag) []model.Tag {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]model.Tag, 0, len(in))
-	for _, t := range in {
-		out = append(out, model.Tag{Key: deref(t.Key), Value: deref(t.Value)})
-	}
-	return out
-}
-
 // tagsOut converts a resource's tags; the list is always present.
 func tagsOut(in []model.Tag) []Tag {
-	out := make([]Tag, 0, len(in))
-	for _, t := range in {
-		out = append(out, Tag{Key: ptr(t.Key), Value: ptr(t.Value)})
-	}
-	return out
+	return wireconv.All(in, func(t model.Tag) Tag { return Tag{Key: new(t.Key), Value: new(t.Value)} })
 }

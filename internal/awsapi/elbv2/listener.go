@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -21,16 +22,16 @@ var (
 // stickiness.
 func listenerOut(l model.Listener) Listener {
 	return Listener{
-		ListenerArn:     ptr(l.ARN),
-		LoadBalancerArn: ptr(l.LoadBalancerARN),
-		Port:            ptr(l.Port),
-		Protocol:        ptr(l.Protocol),
+		ListenerArn:     new(l.ARN),
+		LoadBalancerArn: new(l.LoadBalancerARN),
+		Port:            new(l.Port),
+		Protocol:        new(l.Protocol),
 		DefaultActions: []Action{{
-			Type:           ptr(controlplane.ActionTypeForward),
-			TargetGroupArn: ptr(l.TargetGroupARN),
+			Type:           new(controlplane.ActionTypeForward),
+			TargetGroupArn: new(l.TargetGroupARN),
 			ForwardConfig: &ForwardActionConfig{
-				TargetGroups:                []TargetGroupTuple{{TargetGroupArn: ptr(l.TargetGroupARN), Weight: ptr(int32(1))}},
-				TargetGroupStickinessConfig: &TargetGroupStickinessConfig{Enabled: ptr(false)},
+				TargetGroups:                []TargetGroupTuple{{TargetGroupArn: new(l.TargetGroupARN), Weight: new(int32(1))}},
+				TargetGroupStickinessConfig: &TargetGroupStickinessConfig{Enabled: new(false)},
 			},
 		}},
 	}
@@ -43,13 +44,13 @@ func actionsIn(in []Action) []controlplane.ListenerAction {
 	}
 	out := make([]controlplane.ListenerAction, 0, len(in))
 	for _, a := range in {
-		act := controlplane.ListenerAction{Type: deref(a.Type), TargetGroupARN: deref(a.TargetGroupArn)}
+		act := controlplane.ListenerAction{Type: wireconv.Deref(a.Type), TargetGroupARN: wireconv.Deref(a.TargetGroupArn)}
 		if f := a.ForwardConfig; f != nil {
 			for _, t := range f.TargetGroups {
-				act.ForwardTargetGroups = append(act.ForwardTargetGroups, controlplane.ForwardTargetGroup{TargetGroupARN: deref(t.TargetGroupArn), Weight: t.Weight})
+				act.ForwardTargetGroups = append(act.ForwardTargetGroups, controlplane.ForwardTargetGroup{TargetGroupARN: wireconv.Deref(t.TargetGroupArn), Weight: t.Weight})
 			}
 			if st := f.TargetGroupStickinessConfig; st != nil {
-				act.StickinessEnabled = deref(st.Enabled)
+				act.StickinessEnabled = wireconv.Deref(st.Enabled)
 			}
 		}
 		for _, c := range []struct {
@@ -75,7 +76,7 @@ func actionsIn(in []Action) []controlplane.ListenerAction {
 func certificatesIn(in []Certificate) []string {
 	var out []string
 	for _, c := range in {
-		out = append(out, deref(c.CertificateArn))
+		out = append(out, wireconv.Deref(c.CertificateArn))
 	}
 	return out
 }
@@ -83,15 +84,15 @@ func certificatesIn(in []Certificate) []string {
 // CreateListener implements CreateListenerAPI.
 func (a *API) CreateListener(ctx context.Context, req *awsapi.Request, in *CreateListenerInput) (*CreateListenerOutput, error) {
 	l, err := a.cp.CreateListener(ctx, req.Caller.AccountID, controlplane.CreateListenerInput{
-		LoadBalancerARN:      deref(in.LoadBalancerArn),
-		Protocol:             deref(in.Protocol),
+		LoadBalancerARN:      wireconv.Deref(in.LoadBalancerArn),
+		Protocol:             wireconv.Deref(in.Protocol),
 		Port:                 in.Port,
 		DefaultActions:       actionsIn(in.DefaultActions),
-		SslPolicy:            deref(in.SslPolicy),
+		SslPolicy:            wireconv.Deref(in.SslPolicy),
 		Certificates:         certificatesIn(in.Certificates),
 		AlpnPolicy:           in.AlpnPolicy,
 		MutualAuthentication: in.MutualAuthentication != nil,
-		Tags:                 tagsIn(in.Tags),
+		Tags:                 wireconv.Tags(in.Tags),
 	})
 	if err != nil {
 		return nil, err
@@ -102,29 +103,25 @@ func (a *API) CreateListener(ctx context.Context, req *awsapi.Request, in *Creat
 // DescribeListeners implements DescribeListenersAPI.
 func (a *API) DescribeListeners(ctx context.Context, req *awsapi.Request, in *DescribeListenersInput) (*DescribeListenersOutput, error) {
 	res, err := a.cp.DescribeListeners(ctx, req.Caller.AccountID, controlplane.DescribeListenersInput{
-		LoadBalancerARN: deref(in.LoadBalancerArn),
+		LoadBalancerARN: wireconv.Deref(in.LoadBalancerArn),
 		ListenerARNs:    in.ListenerArns,
-		Marker:          deref(in.Marker),
-		PageSize:        deref(in.PageSize),
+		Marker:          wireconv.Deref(in.Marker),
+		PageSize:        wireconv.Deref(in.PageSize),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeListenersOutput{Listeners: make([]Listener, 0, len(res.Listeners)), NextMarker: optStr(res.NextMarker)}
-	for _, l := range res.Listeners {
-		out.Listeners = append(out.Listeners, listenerOut(l))
-	}
-	return out, nil
+	return &DescribeListenersOutput{Listeners: wireconv.All(res.Listeners, listenerOut), NextMarker: wireconv.OptString(res.NextMarker)}, nil
 }
 
 // ModifyListener implements ModifyListenerAPI.
 func (a *API) ModifyListener(ctx context.Context, req *awsapi.Request, in *ModifyListenerInput) (*ModifyListenerOutput, error) {
 	l, err := a.cp.ModifyListener(ctx, req.Caller.AccountID, controlplane.ModifyListenerInput{
-		ListenerARN:          deref(in.ListenerArn),
-		Protocol:             deref(in.Protocol),
+		ListenerARN:          wireconv.Deref(in.ListenerArn),
+		Protocol:             wireconv.Deref(in.Protocol),
 		Port:                 in.Port,
 		DefaultActions:       actionsIn(in.DefaultActions),
-		SslPolicy:            deref(in.SslPolicy),
+		SslPolicy:            wireconv.Deref(in.SslPolicy),
 		Certificates:         certificatesIn(in.Certificates),
 		AlpnPolicy:           in.AlpnPolicy,
 		MutualAuthentication: in.MutualAuthentication != nil,
@@ -137,7 +134,7 @@ func (a *API) ModifyListener(ctx context.Context, req *awsapi.Request, in *Modif
 
 // DeleteListener implements DeleteListenerAPI.
 func (a *API) DeleteListener(ctx context.Context, req *awsapi.Request, in *DeleteListenerInput) (*DeleteListenerOutput, error) {
-	err := a.cp.DeleteListener(ctx, req.Caller.AccountID, controlplane.DeleteListenerInput{ListenerARN: deref(in.ListenerArn)})
+	err := a.cp.DeleteListener(ctx, req.Caller.AccountID, controlplane.DeleteListenerInput{ListenerARN: wireconv.Deref(in.ListenerArn)})
 	if err != nil {
 		return nil, err
 	}

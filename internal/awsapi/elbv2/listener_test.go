@@ -28,10 +28,10 @@ type lbwXMLListener struct {
 }
 
 // lb creates an internal network load balancer and returns its ARN.
-func (w *lbwWorld) lb(name string) string {
+func (w *world) lb(name string) string {
 	w.t.Helper()
 	var out lbwXMLLBs
-	w.must(lbwQuery("Action", "CreateLoadBalancer", "Version", "2015-12-01", "Name", name, "Type", "network", "Scheme", "internal",
+	w.mustQuery(query("Action", "CreateLoadBalancer", "Version", "2015-12-01", "Name", name, "Type", "network", "Scheme", "internal",
 		"Subnets.member.1", w.subnets[0]), &out)
 	return out.LoadBalancers[0].ARN
 }
@@ -41,14 +41,14 @@ func lbwForwardTo(tgARN string) []lbwXMLAction {
 }
 
 func TestListenerActions(t *testing.T) {
-	w := newLBWorld(t)
+	w := newWorld(t)
 	lbARN := w.lb("web")
 	tg := w.targetGroup("web")
 	var created struct {
 		Listeners []lbwXMLListener `xml:"CreateListenerResult>Listeners>member"`
 	}
 	// What botocore sends for --default-actions Type=forward,TargetGroupArn=...
-	w.must(lbwQuery("Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN, "Protocol", "TCP", "Port", "443",
+	w.mustQuery(query("Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN, "Protocol", "TCP", "Port", "443",
 		"DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg,
 		"Tags.member.1.Key", "k", "Tags.member.1.Value", "v"), &created)
 	if len(created.Listeners) != 1 {
@@ -67,7 +67,7 @@ func TestListenerActions(t *testing.T) {
 	var again struct {
 		Listeners []lbwXMLListener `xml:"CreateListenerResult>Listeners>member"`
 	}
-	w.must(lbwQuery("Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN, "Protocol", "TCP", "Port", "443",
+	w.mustQuery(query("Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN, "Protocol", "TCP", "Port", "443",
 		"DefaultActions.member.1.Type", "forward",
 		"DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn", tg,
 		"DefaultActions.member.1.ForwardConfig.TargetGroups.member.1.Weight", "1"), &again)
@@ -78,7 +78,7 @@ func TestListenerActions(t *testing.T) {
 	var modified struct {
 		Listeners []lbwXMLListener `xml:"ModifyListenerResult>Listeners>member"`
 	}
-	w.must(lbwQuery("Action", "ModifyListener", "Version", "2015-12-01", "ListenerArn", l.ARN, "Port", "8443"), &modified)
+	w.mustQuery(query("Action", "ModifyListener", "Version", "2015-12-01", "ListenerArn", l.ARN, "Port", "8443"), &modified)
 	want.Port = 8443
 	if diff := cmp.Diff([]lbwXMLListener{want}, modified.Listeners); diff != "" {
 		t.Errorf("ModifyListener mismatch (-want +got):\n%s", diff)
@@ -87,24 +87,24 @@ func TestListenerActions(t *testing.T) {
 		Listeners  []lbwXMLListener `xml:"DescribeListenersResult>Listeners>member"`
 		NextMarker string           `xml:"DescribeListenersResult>NextMarker"`
 	}
-	w.must(lbwQuery("Action", "DescribeListeners", "Version", "2015-12-01", "LoadBalancerArn", lbARN), &described)
+	w.mustQuery(query("Action", "DescribeListeners", "Version", "2015-12-01", "LoadBalancerArn", lbARN), &described)
 	if diff := cmp.Diff([]lbwXMLListener{want}, described.Listeners); diff != "" || described.NextMarker != "" {
 		t.Errorf("DescribeListeners mismatch (-want +got):\n%s", diff)
 	}
 
-	if body := w.raw(lbwQuery("Action", "DeleteListener", "Version", "2015-12-01", "ListenerArn", l.ARN)); !strings.Contains(body, "<DeleteListenerResult/>") {
+	if body := w.rawQuery(query("Action", "DeleteListener", "Version", "2015-12-01", "ListenerArn", l.ARN)); !strings.Contains(body, "<DeleteListenerResult/>") {
 		t.Errorf("DeleteListener body %s", body)
 	}
-	err := w.call(lbwQuery("Action", "DeleteListener", "Version", "2015-12-01", "ListenerArn", l.ARN), nil)
-	lbwWantErr(t, err, "ListenerNotFound", "Listeners '["+l.ARN+"]' not found")
+	err := w.callQuery(query("Action", "DeleteListener", "Version", "2015-12-01", "ListenerArn", l.ARN), nil)
+	wantErr(t, err, "ListenerNotFound", "Listeners '["+l.ARN+"]' not found")
 }
 
 func TestListenerActionErrors(t *testing.T) {
-	w := newLBWorld(t)
+	w := newWorld(t)
 	lbARN := w.lb("web")
 	tg := w.targetGroup("web")
 	create := func(kv ...string) string {
-		return lbwQuery(append([]string{"Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN}, kv...)...)
+		return query(append([]string{"Action", "CreateListener", "Version", "2015-12-01", "LoadBalancerArn", lbARN}, kv...)...)
 	}
 	tests := []struct {
 		name  string
@@ -133,12 +133,12 @@ func TestListenerActionErrors(t *testing.T) {
 		{"SSL policy", create("Protocol", "TCP", "Port", "80", "SslPolicy", "ELBSecurityPolicy-2016-08",
 			"DefaultActions.member.1.Type", "forward", "DefaultActions.member.1.TargetGroupArn", tg),
 			"ValidationError", "An SSL policy cannot be specified for 'TCP' listeners"},
-		{"neither load balancer nor listeners", lbwQuery("Action", "DescribeListeners", "Version", "2015-12-01"),
+		{"neither load balancer nor listeners", query("Action", "DescribeListeners", "Version", "2015-12-01"),
 			"ValidationError", "You must specify either a load balancer or one or more listeners"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lbwWantErr(t, w.call(tt.query, nil), tt.code, tt.msg)
+			wantErr(t, w.callQuery(tt.query, nil), tt.code, tt.msg)
 		})
 	}
 }

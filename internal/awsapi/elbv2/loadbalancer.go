@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 )
@@ -18,37 +19,33 @@ var (
 	_ SetSubnetsAPI                     = (*API)(nil)
 )
 
-// azsOut converts a load balancer's nodes to AvailabilityZones. A node's
+// azOut converts a load balancer's node to its AvailabilityZone. The node's
 // address is listed (as PrivateIPv4Address) only when it was asked for, as
 // AWS does for internal load balancers; otherwise LoadBalancerAddresses is
 // empty.
-func azsOut(nodes []model.LBNode) []AvailabilityZone {
-	out := make([]AvailabilityZone, 0, len(nodes))
-	for _, n := range nodes {
-		addrs := []LoadBalancerAddress{}
-		if n.RequestedIP {
-			addrs = append(addrs, LoadBalancerAddress{PrivateIPv4Address: ptr(n.PrivateIP)})
-		}
-		out = append(out, AvailabilityZone{ZoneName: ptr(n.AvailabilityZone), SubnetId: ptr(n.SubnetID), LoadBalancerAddresses: addrs})
+func azOut(n model.LBNode) AvailabilityZone {
+	addrs := []LoadBalancerAddress{}
+	if n.RequestedIP {
+		addrs = append(addrs, LoadBalancerAddress{PrivateIPv4Address: new(n.PrivateIP)})
 	}
-	return out
+	return AvailabilityZone{ZoneName: new(n.AvailabilityZone), SubnetId: new(n.SubnetID), LoadBalancerAddresses: addrs}
 }
 
 // loadBalancerOut converts a load balancer to its wire form.
 func loadBalancerOut(lb controlplane.LoadBalancer) LoadBalancer {
 	out := LoadBalancer{
-		LoadBalancerArn:       ptr(lb.ARN),
-		DNSName:               ptr(lb.DNSName),
-		CanonicalHostedZoneId: ptr(lb.CanonicalHostedZoneID),
-		CreatedTime:           ptr(lb.Created),
-		LoadBalancerName:      ptr(lb.Name),
-		Scheme:                ptr(lb.Scheme),
-		VpcId:                 ptr(lb.VpcID),
-		State:                 &LoadBalancerState{Code: ptr(lb.State), Reason: optStr(lb.StateReason)},
-		Type:                  ptr(lb.Type),
-		AvailabilityZones:     azsOut(lb.Nodes),
-		IpAddressType:         ptr(lb.IPAddressType),
-		EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: optStr(lb.EnforceSGOnPrivateLink),
+		LoadBalancerArn:       new(lb.ARN),
+		DNSName:               new(lb.DNSName),
+		CanonicalHostedZoneId: new(lb.CanonicalHostedZoneID),
+		CreatedTime:           new(lb.Created),
+		LoadBalancerName:      new(lb.Name),
+		Scheme:                new(lb.Scheme),
+		VpcId:                 new(lb.VpcID),
+		State:                 &LoadBalancerState{Code: new(lb.State), Reason: wireconv.OptString(lb.StateReason)},
+		Type:                  new(lb.Type),
+		AvailabilityZones:     wireconv.All(lb.Nodes, azOut),
+		IpAddressType:         new(lb.IPAddressType),
+		EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: wireconv.OptString(lb.EnforceSGOnPrivateLink),
 	}
 	if len(lb.SecurityGroups) > 0 {
 		out.SecurityGroups = lb.SecurityGroups
@@ -64,43 +61,44 @@ func subnetMappingsIn(in []SubnetMapping) []controlplane.SubnetMapping {
 	out := make([]controlplane.SubnetMapping, 0, len(in))
 	for _, m := range in {
 		out = append(out, controlplane.SubnetMapping{
-			SubnetID:            deref(m.SubnetId),
-			AllocationID:        deref(m.AllocationId),
-			PrivateIPv4Address:  deref(m.PrivateIPv4Address),
-			IPv6Address:         deref(m.IPv6Address),
-			SourceNatIPv6Prefix: deref(m.SourceNatIpv6Prefix),
+			SubnetID:            wireconv.Deref(m.SubnetId),
+			AllocationID:        wireconv.Deref(m.AllocationId),
+			PrivateIPv4Address:  wireconv.Deref(m.PrivateIPv4Address),
+			IPv6Address:         wireconv.Deref(m.IPv6Address),
+			SourceNatIPv6Prefix: wireconv.Deref(m.SourceNatIpv6Prefix),
 		})
 	}
 	return out
 }
 
-// lbAttributesOut converts load balancer attributes.
-func lbAttributesOut(in []controlplane.LoadBalancerAttribute) []LoadBalancerAttribute {
-	out := make([]LoadBalancerAttribute, 0, len(in))
-	for _, a := range in {
-		out = append(out, LoadBalancerAttribute{Key: ptr(a.Key), Value: ptr(a.Value)})
-	}
-	return out
+// lbAttributeOut converts a load balancer attribute.
+func lbAttributeOut(a controlplane.LoadBalancerAttribute) LoadBalancerAttribute {
+	return LoadBalancerAttribute{Key: new(a.Key), Value: new(a.Value)}
+}
+
+// lbAttributeIn converts Attributes.member.N of ModifyLoadBalancerAttributes.
+func lbAttributeIn(a LoadBalancerAttribute) controlplane.LoadBalancerAttribute {
+	return controlplane.LoadBalancerAttribute{Key: wireconv.Deref(a.Key), Value: wireconv.Deref(a.Value)}
 }
 
 // CreateLoadBalancer implements CreateLoadBalancerAPI.
 func (a *API) CreateLoadBalancer(ctx context.Context, req *awsapi.Request, in *CreateLoadBalancerInput) (*CreateLoadBalancerOutput, error) {
 	var ipam string
 	if in.IpamPools != nil {
-		ipam = deref(in.IpamPools.Ipv4IpamPoolId)
+		ipam = wireconv.Deref(in.IpamPools.Ipv4IpamPoolId)
 	}
 	lb, err := a.cp.CreateLoadBalancer(ctx, req.Caller.AccountID, controlplane.CreateLoadBalancerInput{
-		Name:                         deref(in.Name),
-		Type:                         deref(in.Type),
-		Scheme:                       deref(in.Scheme),
-		IPAddressType:                deref(in.IpAddressType),
+		Name:                         wireconv.Deref(in.Name),
+		Type:                         wireconv.Deref(in.Type),
+		Scheme:                       wireconv.Deref(in.Scheme),
+		IPAddressType:                wireconv.Deref(in.IpAddressType),
 		Subnets:                      in.Subnets,
 		SubnetMappings:               subnetMappingsIn(in.SubnetMappings),
 		SecurityGroups:               in.SecurityGroups,
-		Tags:                         tagsIn(in.Tags),
-		CustomerOwnedIPv4Pool:        deref(in.CustomerOwnedIpv4Pool),
+		Tags:                         wireconv.Tags(in.Tags),
+		CustomerOwnedIPv4Pool:        wireconv.Deref(in.CustomerOwnedIpv4Pool),
 		IPv4IpamPoolID:               ipam,
-		EnablePrefixForIPv6SourceNat: deref(in.EnablePrefixForIpv6SourceNat),
+		EnablePrefixForIPv6SourceNat: wireconv.Deref(in.EnablePrefixForIpv6SourceNat),
 	})
 	if err != nil {
 		return nil, err
@@ -113,22 +111,18 @@ func (a *API) DescribeLoadBalancers(ctx context.Context, req *awsapi.Request, in
 	res, err := a.cp.DescribeLoadBalancers(ctx, req.Caller.AccountID, controlplane.DescribeLoadBalancersInput{
 		LoadBalancerARNs: in.LoadBalancerArns,
 		Names:            in.Names,
-		Marker:           deref(in.Marker),
-		PageSize:         deref(in.PageSize),
+		Marker:           wireconv.Deref(in.Marker),
+		PageSize:         wireconv.Deref(in.PageSize),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeLoadBalancersOutput{LoadBalancers: make([]LoadBalancer, 0, len(res.LoadBalancers)), NextMarker: optStr(res.NextMarker)}
-	for _, lb := range res.LoadBalancers {
-		out.LoadBalancers = append(out.LoadBalancers, loadBalancerOut(lb))
-	}
-	return out, nil
+	return &DescribeLoadBalancersOutput{LoadBalancers: wireconv.All(res.LoadBalancers, loadBalancerOut), NextMarker: wireconv.OptString(res.NextMarker)}, nil
 }
 
 // DeleteLoadBalancer implements DeleteLoadBalancerAPI.
 func (a *API) DeleteLoadBalancer(ctx context.Context, req *awsapi.Request, in *DeleteLoadBalancerInput) (*DeleteLoadBalancerOutput, error) {
-	err := a.cp.DeleteLoadBalancer(ctx, req.Caller.AccountID, controlplane.DeleteLoadBalancerInput{LoadBalancerARN: deref(in.LoadBalancerArn)})
+	err := a.cp.DeleteLoadBalancer(ctx, req.Caller.AccountID, controlplane.DeleteLoadBalancerInput{LoadBalancerARN: wireconv.Deref(in.LoadBalancerArn)})
 	if err != nil {
 		return nil, err
 	}
@@ -137,57 +131,53 @@ func (a *API) DeleteLoadBalancer(ctx context.Context, req *awsapi.Request, in *D
 
 // DescribeLoadBalancerAttributes implements DescribeLoadBalancerAttributesAPI.
 func (a *API) DescribeLoadBalancerAttributes(ctx context.Context, req *awsapi.Request, in *DescribeLoadBalancerAttributesInput) (*DescribeLoadBalancerAttributesOutput, error) {
-	attrs, err := a.cp.DescribeLoadBalancerAttributes(ctx, req.Caller.AccountID, controlplane.DescribeLoadBalancerAttributesInput{LoadBalancerARN: deref(in.LoadBalancerArn)})
+	attrs, err := a.cp.DescribeLoadBalancerAttributes(ctx, req.Caller.AccountID, controlplane.DescribeLoadBalancerAttributesInput{LoadBalancerARN: wireconv.Deref(in.LoadBalancerArn)})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeLoadBalancerAttributesOutput{Attributes: lbAttributesOut(attrs)}, nil
+	return &DescribeLoadBalancerAttributesOutput{Attributes: wireconv.All(attrs, lbAttributeOut)}, nil
 }
 
 // ModifyLoadBalancerAttributes implements ModifyLoadBalancerAttributesAPI.
 func (a *API) ModifyLoadBalancerAttributes(ctx context.Context, req *awsapi.Request, in *ModifyLoadBalancerAttributesInput) (*ModifyLoadBalancerAttributesOutput, error) {
-	attrs := make([]controlplane.LoadBalancerAttribute, 0, len(in.Attributes))
-	for _, at := range in.Attributes {
-		attrs = append(attrs, controlplane.LoadBalancerAttribute{Key: deref(at.Key), Value: deref(at.Value)})
-	}
 	res, err := a.cp.ModifyLoadBalancerAttributes(ctx, req.Caller.AccountID, controlplane.ModifyLoadBalancerAttributesInput{
-		LoadBalancerARN: deref(in.LoadBalancerArn),
-		Attributes:      attrs,
+		LoadBalancerARN: wireconv.Deref(in.LoadBalancerArn),
+		Attributes:      wireconv.All(in.Attributes, lbAttributeIn),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ModifyLoadBalancerAttributesOutput{Attributes: lbAttributesOut(res)}, nil
+	return &ModifyLoadBalancerAttributesOutput{Attributes: wireconv.All(res, lbAttributeOut)}, nil
 }
 
 // SetSecurityGroups implements SetSecurityGroupsAPI.
 func (a *API) SetSecurityGroups(ctx context.Context, req *awsapi.Request, in *SetSecurityGroupsInput) (*SetSecurityGroupsOutput, error) {
 	res, err := a.cp.SetSecurityGroups(ctx, req.Caller.AccountID, controlplane.SetSecurityGroupsInput{
-		LoadBalancerARN:        deref(in.LoadBalancerArn),
+		LoadBalancerARN:        wireconv.Deref(in.LoadBalancerArn),
 		SecurityGroups:         in.SecurityGroups,
-		EnforceSGOnPrivateLink: deref(in.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic),
+		EnforceSGOnPrivateLink: wireconv.Deref(in.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &SetSecurityGroupsOutput{
 		SecurityGroupIds: res.SecurityGroupIDs,
-		EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: optStr(res.EnforceSGOnPrivateLink),
+		EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: wireconv.OptString(res.EnforceSGOnPrivateLink),
 	}, nil
 }
 
 // SetSubnets implements SetSubnetsAPI.
 func (a *API) SetSubnets(ctx context.Context, req *awsapi.Request, in *SetSubnetsInput) (*SetSubnetsOutput, error) {
 	res, err := a.cp.SetSubnets(ctx, req.Caller.AccountID, controlplane.SetSubnetsInput{
-		LoadBalancerARN: deref(in.LoadBalancerArn),
+		LoadBalancerARN: wireconv.Deref(in.LoadBalancerArn),
 		Subnets:         in.Subnets,
 		SubnetMappings:  subnetMappingsIn(in.SubnetMappings),
-		IPAddressType:   deref(in.IpAddressType),
+		IPAddressType:   wireconv.Deref(in.IpAddressType),
 
-		EnablePrefixForIPv6SourceNat: deref(in.EnablePrefixForIpv6SourceNat),
+		EnablePrefixForIPv6SourceNat: wireconv.Deref(in.EnablePrefixForIpv6SourceNat),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &SetSubnetsOutput{AvailabilityZones: azsOut(res.Nodes), IpAddressType: ptr(res.IPAddressType)}, nil
+	return &SetSubnetsOutput{AvailabilityZones: wireconv.All(res.Nodes, azOut), IpAddressType: new(res.IPAddressType)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 )
 
@@ -13,9 +14,14 @@ var (
 	_ DescribeTagsAPI = (*API)(nil)
 )
 
+// tagDescriptionOut converts the tags of one resource.
+func tagDescriptionOut(d controlplane.ELBTagDescription) TagDescription {
+	return TagDescription{ResourceArn: new(d.ResourceARN), Tags: tagsOut(d.Tags)}
+}
+
 // AddTags implements AddTagsAPI.
 func (a *API) AddTags(ctx context.Context, req *awsapi.Request, in *AddTagsInput) (*AddTagsOutput, error) {
-	err := a.cp.AddTags(ctx, req.Caller.AccountID, controlplane.AddTagsInput{ResourceARNs: in.ResourceArns, Tags: tagsIn(in.Tags)})
+	err := a.cp.AddTags(ctx, req.Caller.AccountID, controlplane.AddTagsInput{ResourceARNs: in.ResourceArns, Tags: wireconv.Tags(in.Tags)})
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +44,5 @@ func (a *API) DescribeTags(ctx context.Context, req *awsapi.Request, in *Describ
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeTagsOutput{TagDescriptions: make([]TagDescription, 0, len(res))}
-	for _, d := range res {
-		out.TagDescriptions = append(out.TagDescriptions, TagDescription{ResourceArn: ptr(d.ResourceARN), Tags: tagsOut(d.Tags)})
-	}
-	return out, nil
+	return &DescribeTagsOutput{TagDescriptions: wireconv.All(res, tagDescriptionOut)}, nil
 }

@@ -19,16 +19,16 @@ type lbwXMLTag struct {
 }
 
 func TestTagActions(t *testing.T) {
-	w := newLBWorld(t)
+	w := newWorld(t)
 	lbARN := w.lb("tagged")
 	tg := w.targetGroup("tagged")
-	w.must(lbwQuery("Action", "AddTags", "Version", "2015-12-01", "ResourceArns.member.1", lbARN, "ResourceArns.member.2", tg,
+	w.mustQuery(query("Action", "AddTags", "Version", "2015-12-01", "ResourceArns.member.1", lbARN, "ResourceArns.member.2", tg,
 		"Tags.member.1.Key", "env", "Tags.member.1.Value", "prod", "Tags.member.2.Key", "empty"), nil)
-	w.must(lbwQuery("Action", "RemoveTags", "Version", "2015-12-01", "ResourceArns.member.1", tg, "TagKeys.member.1", "env"), nil)
+	w.mustQuery(query("Action", "RemoveTags", "Version", "2015-12-01", "ResourceArns.member.1", tg, "TagKeys.member.1", "env"), nil)
 	var out struct {
 		Descriptions []lbwXMLTagDescription `xml:"DescribeTagsResult>TagDescriptions>member"`
 	}
-	w.must(lbwQuery("Action", "DescribeTags", "Version", "2015-12-01", "ResourceArns.member.1", tg, "ResourceArns.member.2", lbARN), &out)
+	w.mustQuery(query("Action", "DescribeTags", "Version", "2015-12-01", "ResourceArns.member.1", tg, "ResourceArns.member.2", lbARN), &out)
 	want := []lbwXMLTagDescription{
 		{ResourceARN: tg, Tags: []lbwXMLTag{{"empty", ""}}},
 		{ResourceARN: lbARN, Tags: []lbwXMLTag{{"env", "prod"}, {"empty", ""}}},
@@ -38,10 +38,10 @@ func TestTagActions(t *testing.T) {
 	}
 
 	unknown := model.ListenerARN(lbARN, "0123456789abcdef")
-	err := w.call(lbwQuery("Action", "DescribeTags", "Version", "2015-12-01", "ResourceArns.member.1", unknown), nil)
-	lbwWantErr(t, err, "ListenerNotFound", "Listeners '["+unknown+"]' not found")
-	err = w.call(lbwQuery("Action", "AddTags", "Version", "2015-12-01", "ResourceArns.member.1", "not-an-arn", "Tags.member.1.Key", "k"), nil)
-	lbwWantErr(t, err, "ValidationError", "'not-an-arn' is not a valid resource ARN")
-	err = w.call(lbwQuery("Action", "AddTags", "Version", "2015-12-01", "ResourceArns.member.1", lbARN, "Tags.member.1.Key", "k", "Tags.member.2.Key", "k"), nil)
-	lbwWantErr(t, err, "DuplicateTagKeys", "Tag key 'k' is duplicated")
+	err := w.callQuery(query("Action", "DescribeTags", "Version", "2015-12-01", "ResourceArns.member.1", unknown), nil)
+	wantErr(t, err, "ListenerNotFound", "Listeners '["+unknown+"]' not found")
+	err = w.callQuery(query("Action", "AddTags", "Version", "2015-12-01", "ResourceArns.member.1", "not-an-arn", "Tags.member.1.Key", "k"), nil)
+	wantErr(t, err, "ValidationError", "'not-an-arn' is not a valid resource ARN")
+	err = w.callQuery(query("Action", "AddTags", "Version", "2015-12-01", "ResourceArns.member.1", lbARN, "Tags.member.1.Key", "k", "Tags.member.2.Key", "k"), nil)
+	wantErr(t, err, "DuplicateTagKeys", "Tag key 'k' is duplicated")
 }

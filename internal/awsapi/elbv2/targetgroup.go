@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 )
 
@@ -36,63 +37,53 @@ func healthCheckIn(enabled *bool, protocol, port, path *string, interval, timeou
 func targetGroupOut(tg controlplane.TargetGroup) TargetGroup {
 	hc := tg.HealthCheck
 	out := TargetGroup{
-		TargetGroupArn:             ptr(tg.ARN),
-		TargetGroupName:            ptr(tg.Name),
-		Protocol:                   ptr(tg.Protocol),
-		Port:                       ptr(tg.Port),
-		VpcId:                      ptr(tg.VpcID),
-		HealthCheckProtocol:        ptr(hc.Protocol),
-		HealthCheckPort:            ptr(hc.Port),
-		HealthCheckEnabled:         ptr(hc.Enabled),
-		HealthCheckIntervalSeconds: ptr(hc.IntervalSeconds),
-		HealthCheckTimeoutSeconds:  ptr(hc.TimeoutSeconds),
-		HealthyThresholdCount:      ptr(hc.HealthyThreshold),
-		UnhealthyThresholdCount:    ptr(hc.UnhealthyThreshold),
-		HealthCheckPath:            optStr(hc.Path),
+		TargetGroupArn:             new(tg.ARN),
+		TargetGroupName:            new(tg.Name),
+		Protocol:                   new(tg.Protocol),
+		Port:                       new(tg.Port),
+		VpcId:                      new(tg.VpcID),
+		HealthCheckProtocol:        new(hc.Protocol),
+		HealthCheckPort:            new(hc.Port),
+		HealthCheckEnabled:         new(hc.Enabled),
+		HealthCheckIntervalSeconds: new(hc.IntervalSeconds),
+		HealthCheckTimeoutSeconds:  new(hc.TimeoutSeconds),
+		HealthyThresholdCount:      new(hc.HealthyThreshold),
+		UnhealthyThresholdCount:    new(hc.UnhealthyThreshold),
+		HealthCheckPath:            wireconv.OptString(hc.Path),
 		LoadBalancerArns:           append([]string{}, tg.LoadBalancerARNs...),
-		TargetType:                 ptr(tg.TargetType),
-		IpAddressType:              ptr(tg.IPAddressType),
+		TargetType:                 new(tg.TargetType),
+		IpAddressType:              new(tg.IPAddressType),
 	}
 	if hc.Matcher != "" {
-		out.Matcher = &Matcher{HttpCode: ptr(hc.Matcher)}
+		out.Matcher = &Matcher{HttpCode: new(hc.Matcher)}
 	}
 	return out
 }
 
-// targetGroupsOut converts a list of target groups; the list is always
-// present.
-func targetGroupsOut(in []controlplane.TargetGroup) []TargetGroup {
-	out := make([]TargetGroup, 0, len(in))
-	for _, tg := range in {
-		out = append(out, targetGroupOut(tg))
-	}
-	return out
+// tgAttributeOut converts a target group attribute.
+func tgAttributeOut(a controlplane.TargetGroupAttribute) TargetGroupAttribute {
+	return TargetGroupAttribute{Key: new(a.Key), Value: new(a.Value)}
 }
 
-// targetGroupAttributesOut converts target group attributes; the list is always
-// present.
-func targetGroupAttributesOut(in []controlplane.TargetGroupAttribute) []TargetGroupAttribute {
-	out := make([]TargetGroupAttribute, 0, len(in))
-	for _, a := range in {
-		out = append(out, TargetGroupAttribute{Key: ptr(a.Key), Value: ptr(a.Value)})
-	}
-	return out
+// tgAttributeIn converts Attributes.member.N of ModifyTargetGroupAttributes.
+func tgAttributeIn(a TargetGroupAttribute) controlplane.TargetGroupAttribute {
+	return controlplane.TargetGroupAttribute{Key: wireconv.Deref(a.Key), Value: wireconv.Deref(a.Value)}
 }
 
 // CreateTargetGroup implements CreateTargetGroupAPI.
 func (a *API) CreateTargetGroup(ctx context.Context, req *awsapi.Request, in *CreateTargetGroupInput) (*CreateTargetGroupOutput, error) {
 	tg, err := a.cp.CreateTargetGroup(ctx, req.Caller.AccountID, controlplane.CreateTargetGroupInput{
-		Name:              deref(in.Name),
-		Protocol:          deref(in.Protocol),
-		ProtocolVersion:   deref(in.ProtocolVersion),
-		Port:              deref(in.Port),
-		VpcID:             deref(in.VpcId),
-		TargetType:        deref(in.TargetType),
-		IPAddressType:     deref(in.IpAddressType),
-		TargetControlPort: deref(in.TargetControlPort),
+		Name:              wireconv.Deref(in.Name),
+		Protocol:          wireconv.Deref(in.Protocol),
+		ProtocolVersion:   wireconv.Deref(in.ProtocolVersion),
+		Port:              wireconv.Deref(in.Port),
+		VpcID:             wireconv.Deref(in.VpcId),
+		TargetType:        wireconv.Deref(in.TargetType),
+		IPAddressType:     wireconv.Deref(in.IpAddressType),
+		TargetControlPort: wireconv.Deref(in.TargetControlPort),
 		HealthCheck: healthCheckIn(in.HealthCheckEnabled, in.HealthCheckProtocol, in.HealthCheckPort, in.HealthCheckPath,
 			in.HealthCheckIntervalSeconds, in.HealthCheckTimeoutSeconds, in.HealthyThresholdCount, in.UnhealthyThresholdCount, in.Matcher),
-		Tags: tagsIn(in.Tags),
+		Tags: wireconv.Tags(in.Tags),
 	})
 	if err != nil {
 		return nil, err
@@ -103,22 +94,22 @@ func (a *API) CreateTargetGroup(ctx context.Context, req *awsapi.Request, in *Cr
 // DescribeTargetGroups implements DescribeTargetGroupsAPI.
 func (a *API) DescribeTargetGroups(ctx context.Context, req *awsapi.Request, in *DescribeTargetGroupsInput) (*DescribeTargetGroupsOutput, error) {
 	res, err := a.cp.DescribeTargetGroups(ctx, req.Caller.AccountID, controlplane.DescribeTargetGroupsInput{
-		LoadBalancerARN: deref(in.LoadBalancerArn),
+		LoadBalancerARN: wireconv.Deref(in.LoadBalancerArn),
 		TargetGroupARNs: in.TargetGroupArns,
 		Names:           in.Names,
-		Marker:          deref(in.Marker),
-		PageSize:        deref(in.PageSize),
+		Marker:          wireconv.Deref(in.Marker),
+		PageSize:        wireconv.Deref(in.PageSize),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeTargetGroupsOutput{TargetGroups: targetGroupsOut(res.TargetGroups), NextMarker: optStr(res.NextMarker)}, nil
+	return &DescribeTargetGroupsOutput{TargetGroups: wireconv.All(res.TargetGroups, targetGroupOut), NextMarker: wireconv.OptString(res.NextMarker)}, nil
 }
 
 // ModifyTargetGroup implements ModifyTargetGroupAPI.
 func (a *API) ModifyTargetGroup(ctx context.Context, req *awsapi.Request, in *ModifyTargetGroupInput) (*ModifyTargetGroupOutput, error) {
 	tg, err := a.cp.ModifyTargetGroup(ctx, req.Caller.AccountID, controlplane.ModifyTargetGroupInput{
-		TargetGroupARN: deref(in.TargetGroupArn),
+		TargetGroupARN: wireconv.Deref(in.TargetGroupArn),
 		HealthCheck: healthCheckIn(in.HealthCheckEnabled, in.HealthCheckProtocol, in.HealthCheckPort, in.HealthCheckPath,
 			in.HealthCheckIntervalSeconds, in.HealthCheckTimeoutSeconds, in.HealthyThresholdCount, in.UnhealthyThresholdCount, in.Matcher),
 	})
@@ -130,7 +121,7 @@ func (a *API) ModifyTargetGroup(ctx context.Context, req *awsapi.Request, in *Mo
 
 // DeleteTargetGroup implements DeleteTargetGroupAPI.
 func (a *API) DeleteTargetGroup(ctx context.Context, req *awsapi.Request, in *DeleteTargetGroupInput) (*DeleteTargetGroupOutput, error) {
-	err := a.cp.DeleteTargetGroup(ctx, req.Caller.AccountID, controlplane.DeleteTargetGroupInput{TargetGroupARN: deref(in.TargetGroupArn)})
+	err := a.cp.DeleteTargetGroup(ctx, req.Caller.AccountID, controlplane.DeleteTargetGroupInput{TargetGroupARN: wireconv.Deref(in.TargetGroupArn)})
 	if err != nil {
 		return nil, err
 	}
@@ -139,25 +130,21 @@ func (a *API) DeleteTargetGroup(ctx context.Context, req *awsapi.Request, in *De
 
 // DescribeTargetGroupAttributes implements DescribeTargetGroupAttributesAPI.
 func (a *API) DescribeTargetGroupAttributes(ctx context.Context, req *awsapi.Request, in *DescribeTargetGroupAttributesInput) (*DescribeTargetGroupAttributesOutput, error) {
-	attrs, err := a.cp.DescribeTargetGroupAttributes(ctx, req.Caller.AccountID, controlplane.DescribeTargetGroupAttributesInput{TargetGroupARN: deref(in.TargetGroupArn)})
+	attrs, err := a.cp.DescribeTargetGroupAttributes(ctx, req.Caller.AccountID, controlplane.DescribeTargetGroupAttributesInput{TargetGroupARN: wireconv.Deref(in.TargetGroupArn)})
 	if err != nil {
 		return nil, err
 	}
-	return &DescribeTargetGroupAttributesOutput{Attributes: targetGroupAttributesOut(attrs)}, nil
+	return &DescribeTargetGroupAttributesOutput{Attributes: wireconv.All(attrs, tgAttributeOut)}, nil
 }
 
 // ModifyTargetGroupAttributes implements ModifyTargetGroupAttributesAPI.
 func (a *API) ModifyTargetGroupAttributes(ctx context.Context, req *awsapi.Request, in *ModifyTargetGroupAttributesInput) (*ModifyTargetGroupAttributesOutput, error) {
-	attrs := make([]controlplane.TargetGroupAttribute, 0, len(in.Attributes))
-	for _, at := range in.Attributes {
-		attrs = append(attrs, controlplane.TargetGroupAttribute{Key: deref(at.Key), Value: deref(at.Value)})
-	}
 	res, err := a.cp.ModifyTargetGroupAttributes(ctx, req.Caller.AccountID, controlplane.ModifyTargetGroupAttributesInput{
-		TargetGroupARN: deref(in.TargetGroupArn),
-		Attributes:     attrs,
+		TargetGroupARN: wireconv.Deref(in.TargetGroupArn),
+		Attributes:     wireconv.All(in.Attributes, tgAttributeIn),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ModifyTargetGroupAttributesOutput{Attributes: targetGroupAttributesOut(res)}, nil
+	return &ModifyTargetGroupAttributesOutput{Attributes: wireconv.All(res, tgAttributeOut)}, nil
 }

@@ -1,139 +1,14 @@
 package elbv2
 
 import (
-	"encoding/json"
 	"encoding/xml"
-	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/awsapi"
-	"github.com/privlink/privlink/internal/controlplane"
-	"github.com/privlink/privlink/internal/model"
-	"github.com/privlink/privlink/internal/store"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
-
-const tgAccount = "111111111111"
-
-// tgWorld is the ELBv2 handler over a fresh control plane, with one VPC
-// (subnets in us-east-1a and us-east-1b) of tgAccount.
-type tgWorld struct {
-	t        *testing.T
-	h        awsapi.Handler
-	cp       *controlplane.Service
-	st       store.Store
-	vpcID    string
-	snA, snB string
-}
-
-func newTGWorld(t *testing.T) *tgWorld {
-	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &tgWorld{t: t, h: Handler(cp), cp: cp, st: st}
-	vpc, err := cp.CreateVpc(t.Context(), tgAccount, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.vpcID = vpc.ID
-	for _, sn := range []struct {
-		id         *string
-		cidr, zone string
-	}{{&w.snA, "10.0.1.0/24", "us-east-1a"}, {&w.snB, "10.0.2.0/24", "us-east-1b"}} {
-		created, err := cp.CreateSubnet(t.Context(), tgAccount, controlplane.CreateSubnetInput{VpcID: vpc.ID, CidrBlock: sn.cidr, AvailabilityZone: sn.zone})
-		if err != nil {
-			t.Fatal(err)
-		}
-		*sn.id = created.ID
-	}
-	return w
-}
-
-// call runs action as tgAccount and returns the XML document.
-func (w *tgWorld) call(action string, params awsapi.Params) (string, error) {
-	w.t.Helper()
-	resp, err := w.h.Handle(w.t.Context(), &awsapi.Request{
-		Service: "elasticloadbalancing", Action: action, Params: params, Region: "us-east-1",
-		Caller: awsapi.Caller{AccountID: tgAccount, AccessKeyID: "test"}, RequestID: "req-1",
-	})
-	if err != nil {
-		return "", err
-	}
-	body, err := resp.MarshalResponse("req-1")
-	if err != nil {
-		w.t.Fatalf("%s: marshal: %v", action, err)
-	}
-	return string(body), nil
-}
-
-func (w *tgWorld) must(action string, params awsapi.Params, out any) string {
-	w.t.Helper()
-	body, err := w.call(action, params)
-	if err != nil {
-		w.t.Fatalf("%s(%v): %v", action, params, err)
-	}
-	if out != nil {
-		if err := xml.Unmarshal([]byte(body), out); err != nil {
-			w.t.Fatalf("%s: unmarshal %s: %v", action, body, err)
-		}
-	}
-	return body
-}
-
-// put writes a record straight into the store (load balancers and health
-// results, which other operations and the controllers own).
-func (w *tgWorld) put(key string, v any) {
-	w.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if _, err := w.st.Update(w.t.Context(), func(tx store.Tx) error { return tx.Put(key, b) }); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-// attachLB writes a load balancer with a node in zone and a listener that
-// forwards to tgARN.
-func (w *tgWorld) attachLB(tgARN, zone string) string {
-	lbID, lID := model.NewELBSuffix(), model.NewELBSuffix()
-	lb := model.LoadBalancer{
-		ARN: model.LoadBalancerARN("us-east-1", tgAccount, "nlb", lbID), Name: "nlb", OwnerID: tgAccount, VpcID: w.vpcID,
-		Type: "network", Scheme: "internal", IPAddressType: "ipv4", State: "active",
-		Nodes: []model.LBNode{{AvailabilityZone: zone}},
-	}
-	w.put(store.Key(store.KindLoadBalancer, tgAccount, lbID), lb)
-	w.put(store.Key(store.KindListener, tgAccount, lID), model.Listener{
-		ARN: model.ListenerARN(lb.ARN, lID), OwnerID: tgAccount, LoadBalancerARN: lb.ARN, Protocol: "TCP", Port: 80, TargetGroupARN: tgARN,
-	})
-	return lb.ARN
-}
-
-func wantAWSErr(t *testing.T, err error, code, msg string) {
-	t.Helper()
-	var ae *awsapi.Error
-	if !errors.As(err, &ae) {
-		t.Fatalf("error = %v, want %s", err, code)
-	}
-	if diff := cmp.Diff(&awsapi.Error{Code: code, Message: msg, Status: 400}, ae); diff != "" {
-		t.Errorf("error mismatch (-want +got):\n%s", diff)
-	}
-}
 
 type xmlTargetGroup struct {
 	TargetGroupArn             string   `xml:"TargetGroupArn"`
@@ -160,7 +35,7 @@ type xmlTargetGroups struct {
 }
 
 func TestTargetGroupActions(t *testing.T) {
-	w := newTGWorld(t)
+	w := newWorld(t)
 
 	// What the AWS CLI sends for
 	//   aws elbv2 create-target-group --name web --protocol TCP --port 80 --vpc-id … --tags Key=team,Value=a
@@ -208,11 +83,11 @@ func TestTargetGroupActions(t *testing.T) {
 
 	// Errors come back as the control plane's, unchanged.
 	_, err := w.call("CreateTargetGroup", awsapi.Params{"Name": "web", "Protocol": "TCP", "Port": "81", "VpcId": w.vpcID})
-	wantAWSErr(t, err, "DuplicateTargetGroupName", "A target group with the same name 'web' exists, but with different settings")
+	wantErr(t, err, "DuplicateTargetGroupName", "A target group with the same name 'web' exists, but with different settings")
 	_, err = w.call("CreateTargetGroup", awsapi.Params{"Name": "udp", "Protocol": "UDP", "Port": "53", "VpcId": w.vpcID})
-	wantAWSErr(t, err, "ValidationError", "privlink does not carry UDP target groups yet; only TCP is supported")
+	wantErr(t, err, "ValidationError", "privlink does not carry UDP target groups yet; only TCP is supported")
 	_, err = w.call("CreateTargetGroup", awsapi.Params{"Name": "x", "Protocol": "TCP", "Port": "80", "VpcId": w.vpcID, "HealthCheckEnabled": "false"})
-	wantAWSErr(t, err, "ValidationError", "Health check enabled must be true for target groups with target type 'instance'")
+	wantErr(t, err, "ValidationError", "Health check enabled must be true for target groups with target type 'instance'")
 
 	// Describe by name, and the load balancers of a group.
 	lbARN := w.attachLB(arn, "us-east-1a")
@@ -233,7 +108,7 @@ func TestTargetGroupActions(t *testing.T) {
 		t.Fatalf("DescribeTargetGroups(PageSize 1) = %+v", described)
 	}
 	_, err = w.call("DescribeTargetGroups", awsapi.Params{"Names.member.1": "nope"})
-	wantAWSErr(t, err, "TargetGroupNotFound", "One or more target groups not found")
+	wantErr(t, err, "TargetGroupNotFound", "One or more target groups not found")
 
 	// ModifyTargetGroup.
 	var modified struct {
@@ -273,11 +148,11 @@ func TestTargetGroupActions(t *testing.T) {
 		t.Errorf("DescribeTargetGroupAttributes = %s", body)
 	}
 	_, err = w.call("ModifyTargetGroupAttributes", awsapi.Params{"TargetGroupArn": arn, "Attributes.member.1.Key": "preserve_client_ip.enabled", "Attributes.member.1.Value": "true"})
-	wantAWSErr(t, err, "InvalidConfigurationRequest", "privlink does not preserve client IP addresses: targets see the load balancer node's address; use proxy_protocol_v2.enabled to learn the client's")
+	wantErr(t, err, "InvalidConfigurationRequest", "privlink does not preserve client IP addresses: targets see the load balancer node's address; use proxy_protocol_v2.enabled to learn the client's")
 
 	// Delete: in use, then not; an unknown group is success.
 	_, err = w.call("DeleteTargetGroup", awsapi.Params{"TargetGroupArn": arn})
-	wantAWSErr(t, err, "ResourceInUse", "Target group '"+arn+"' is currently in use by a listener or a rule")
+	wantErr(t, err, "ResourceInUse", "Target group '"+arn+"' is currently in use by a listener or a rule")
 	body = w.must("DeleteTargetGroup", awsapi.Params{"TargetGroupArn": apiARN}, nil)
 	if want := `<DeleteTargetGroupResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><DeleteTargetGroupResult/><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></DeleteTargetGroupResponse>`; body != want {
 		t.Errorf("DeleteTargetGroup = %s", body)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/wireconv"
 	"github.com/privlink/privlink/internal/controlplane"
 )
 
@@ -21,10 +22,10 @@ func targetsIn(in []TargetDescription) []controlplane.TargetDescription {
 	out := make([]controlplane.TargetDescription, 0, len(in))
 	for _, t := range in {
 		out = append(out, controlplane.TargetDescription{
-			ID:               deref(t.Id),
-			Port:             deref(t.Port),
-			AvailabilityZone: deref(t.AvailabilityZone),
-			QuicServerID:     deref(t.QuicServerId),
+			ID:               wireconv.Deref(t.Id),
+			Port:             wireconv.Deref(t.Port),
+			AvailabilityZone: wireconv.Deref(t.AvailabilityZone),
+			QuicServerID:     wireconv.Deref(t.QuicServerId),
 		})
 	}
 	return out
@@ -36,15 +37,15 @@ func targetsIn(in []TargetDescription) []controlplane.TargetDescription {
 func targetHealthOut(h controlplane.TargetHealthReport) TargetHealthDescription {
 	return TargetHealthDescription{
 		Target: &TargetDescription{
-			Id:               ptr(h.ID),
-			Port:             ptr(h.Port),
-			AvailabilityZone: optStr(h.AvailabilityZone),
+			Id:               new(h.ID),
+			Port:             new(h.Port),
+			AvailabilityZone: wireconv.OptString(h.AvailabilityZone),
 		},
-		HealthCheckPort: ptr(h.HealthCheckPort),
+		HealthCheckPort: new(h.HealthCheckPort),
 		TargetHealth: &TargetHealth{
-			State:       ptr(h.State),
-			Reason:      optStr(h.Reason),
-			Description: optStr(h.Description),
+			State:       new(h.State),
+			Reason:      wireconv.OptString(h.Reason),
+			Description: wireconv.OptString(h.Description),
 		},
 	}
 }
@@ -52,7 +53,7 @@ func targetHealthOut(h controlplane.TargetHealthReport) TargetHealthDescription 
 // RegisterTargets implements RegisterTargetsAPI.
 func (a *API) RegisterTargets(ctx context.Context, req *awsapi.Request, in *RegisterTargetsInput) (*RegisterTargetsOutput, error) {
 	err := a.cp.RegisterTargets(ctx, req.Caller.AccountID, controlplane.RegisterTargetsInput{
-		TargetGroupARN: deref(in.TargetGroupArn),
+		TargetGroupARN: wireconv.Deref(in.TargetGroupArn),
 		Targets:        targetsIn(in.Targets),
 	})
 	if err != nil {
@@ -64,7 +65,7 @@ func (a *API) RegisterTargets(ctx context.Context, req *awsapi.Request, in *Regi
 // DeregisterTargets implements DeregisterTargetsAPI.
 func (a *API) DeregisterTargets(ctx context.Context, req *awsapi.Request, in *DeregisterTargetsInput) (*DeregisterTargetsOutput, error) {
 	err := a.cp.DeregisterTargets(ctx, req.Caller.AccountID, controlplane.DeregisterTargetsInput{
-		TargetGroupARN: deref(in.TargetGroupArn),
+		TargetGroupARN: wireconv.Deref(in.TargetGroupArn),
 		Targets:        targetsIn(in.Targets),
 	})
 	if err != nil {
@@ -76,16 +77,12 @@ func (a *API) DeregisterTargets(ctx context.Context, req *awsapi.Request, in *De
 // DescribeTargetHealth implements DescribeTargetHealthAPI.
 func (a *API) DescribeTargetHealth(ctx context.Context, req *awsapi.Request, in *DescribeTargetHealthInput) (*DescribeTargetHealthOutput, error) {
 	res, err := a.cp.DescribeTargetHealth(ctx, req.Caller.AccountID, controlplane.DescribeTargetHealthInput{
-		TargetGroupARN: deref(in.TargetGroupArn),
+		TargetGroupARN: wireconv.Deref(in.TargetGroupArn),
 		Targets:        targetsIn(in.Targets),
 		Include:        in.Include,
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]TargetHealthDescription, 0, len(res))
-	for _, h := range res {
-		out = append(out, targetHealthOut(h))
-	}
-	return &DescribeTargetHealthOutput{TargetHealthDescriptions: out}, nil
+	return &DescribeTargetHealthOutput{TargetHealthDescriptions: wireconv.All(res, targetHealthOut)}, nil
 }

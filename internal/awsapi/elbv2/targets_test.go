@@ -22,7 +22,7 @@ type xmlTargetHealth struct {
 	Description     string `xml:"TargetHealth>Description"`
 }
 
-func (w *tgWorld) targetHealth(params awsapi.Params) []xmlTargetHealth {
+func (w *world) targetHealth(params awsapi.Params) []xmlTargetHealth {
 	w.t.Helper()
 	var out struct {
 		Descriptions []xmlTargetHealth `xml:"DescribeTargetHealthResult>TargetHealthDescriptions>member"`
@@ -32,9 +32,9 @@ func (w *tgWorld) targetHealth(params awsapi.Params) []xmlTargetHealth {
 }
 
 func TestTargetActions(t *testing.T) {
-	w := newTGWorld(t)
+	w := newWorld(t)
 	one := int32(1)
-	res, err := w.cp.RunInstances(t.Context(), tgAccount, controlplane.RunInstancesInput{ImageID: "ami-12345678", MinCount: &one, MaxCount: &one, SubnetID: w.snA})
+	res, err := w.cp.RunInstances(t.Context(), testAccount, controlplane.RunInstancesInput{ImageID: "ami-12345678", MinCount: &one, MaxCount: &one, SubnetID: w.subnets[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +61,9 @@ func TestTargetActions(t *testing.T) {
 		"TargetGroupArn": ipARN, "Targets.member.1.Id": "10.0.1.50", "Targets.member.1.AvailabilityZone": "us-east-1a",
 	}, nil)
 	_, err = w.call("RegisterTargets", awsapi.Params{"TargetGroupArn": arn, "Targets.member.1.Id": "i-0123456789abcdef0"})
-	wantAWSErr(t, err, "InvalidTarget", "The following instances do not exist: 'i-0123456789abcdef0'")
+	wantErr(t, err, "InvalidTarget", "The following instances do not exist: 'i-0123456789abcdef0'")
 	_, err = w.call("RegisterTargets", awsapi.Params{"TargetGroupArn": ipARN, "Targets.member.1.Id": "192.168.0.1"})
-	wantAWSErr(t, err, "InvalidTarget", "The IP address '192.168.0.1' is not within the VPC's subnets")
+	wantErr(t, err, "InvalidTarget", "The IP address '192.168.0.1' is not within the VPC's subnets")
 
 	// No load balancer yet: unused. The whole document, as botocore reads it.
 	body = w.must("DescribeTargetHealth", awsapi.Params{"TargetGroupArn": arn, "Targets.member.1.Id": inst}, nil)
@@ -82,7 +82,7 @@ func TestTargetActions(t *testing.T) {
 	w.attachLB(arn, "us-east-1a")
 	w.attachLB(ipARN, "us-east-1a")
 	r, _ := model.ParseELBARN(arn)
-	w.put(store.Key(store.KindTargetHealth, tgAccount, r.ID), model.TargetHealthSet{TargetGroupARN: arn, Targets: map[string]model.TargetHealthStatus{
+	w.put(store.Key(store.KindTargetHealth, testAccount, r.ID), model.TargetHealthSet{TargetGroupARN: arn, Targets: map[string]model.TargetHealthStatus{
 		inst + ":80": {State: "healthy", Since: time.Now().Add(time.Minute)},
 	}})
 	got := w.targetHealth(awsapi.Params{"TargetGroupArn": arn})
@@ -115,7 +115,7 @@ func TestTargetActions(t *testing.T) {
 		missing = arn[:len(arn)-4] + "eeee"
 	}
 	_, err = w.call("DeregisterTargets", awsapi.Params{"TargetGroupArn": missing, "Targets.member.1.Id": inst})
-	wantAWSErr(t, err, "TargetGroupNotFound", "Target groups '["+missing+"]' not found")
+	wantErr(t, err, "TargetGroupNotFound", "Target groups '["+missing+"]' not found")
 	_, err = w.call("DescribeTargetHealth", awsapi.Params{"TargetGroupArn": missing})
-	wantAWSErr(t, err, "TargetGroupNotFound", "Target groups '["+missing+"]' not found")
+	wantErr(t, err, "TargetGroupNotFound", "Target groups '["+missing+"]' not found")
 }
