@@ -108,6 +108,9 @@ var taggables = map[string]taggable{
 	model.PrefixNetworkAcl:       newTaggable[model.NetworkAcl]("network-acl", store.KindNetworkAcl, idNetworkAcl),
 	model.PrefixInstance:         newTaggable[model.Instance]("instance", store.KindInstance, idInstance),
 	model.PrefixNetworkInterface: newTaggable[model.NetworkInterface]("network-interface", store.KindENI, idENI),
+	model.PrefixVpcEndpoint:      newTaggable[model.VpcEndpoint]("vpc-endpoint", store.KindVpcEndpoint, idVpcEndpoint),
+	model.PrefixVpcEndpointService: newTaggable[model.EndpointService]("vpc-endpoint-service", store.KindEndpointService,
+		idEndpointService),
 }
 
 // taggableOf returns the kind of a resource id, or InvalidID ("The ID 'x'

@@ -19,6 +19,11 @@ const (
 	// KindTargetHealth holds one model.TargetHealthSet per target group,
 	// keyed like the group, written by the controllers.
 	KindTargetHealth = "elb-health"
+	// KindEndpointService holds endpoint services under their provider
+	// account, KindVpcEndpoint interface endpoints under their consumer
+	// account.
+	KindEndpointService = "vpce-svc"
+	KindVpcEndpoint     = "vpce"
 	// KindIndex holds secondary indexes: "index/<name>/<value>" → primary key.
 	KindIndex = "index"
 	// KindMeta holds records about the store's own deployment, not about
