@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
@@ -37,15 +38,18 @@ const (
 	BootstrapSecretKey = "test"
 )
 
-// Account is one tenant of the daemon with an EC2 client signed by its keys.
+// Account is one tenant of the daemon with EC2 and ELBv2 clients signed by
+// its keys.
 type Account struct {
 	Name            string
 	ID              string
 	AccessKeyID     string
 	SecretAccessKey string
 	EC2             *ec2.Client
+	ELB             *elb.Client
 
-	env *Env
+	env      *Env
+	observer *Account // see Observer
 }
 
 // Account returns the account called name, creating it on first use with
@@ -73,6 +77,8 @@ func (e *Env) Account(name string) *Account {
 	}
 	a.env = e
 	a.EC2 = e.Client(a.AccessKeyID, a.SecretAccessKey)
+	a.ELB = e.ELBClient(a.AccessKeyID, a.SecretAccessKey)
+	a.observer = a.newObserver()
 	e.mu.Lock()
 	e.accounts[key] = a
 	e.mu.Unlock()
@@ -263,13 +269,18 @@ func (a *Account) DefaultSecurityGroup(t testing.TB, vpcID string) string {
 	return aws.ToString(out.SecurityGroups[0].GroupId)
 }
 
-// deleteAll terminates every instance of the account, then deletes every
+// deleteAll terminates every instance of the account and deletes its load
+// balancers (with their listeners) and target groups, then deletes every
 // VPC and what is in it (subnets, non-default groups and ACLs) and returns
 // the ids of the VPCs it found. It goes on past errors and returns them
 // joined.
 func (a *Account) deleteAll(ctx context.Context) ([]string, error) {
 	var errs []error
 	if err := a.terminateAll(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	// A load balancer's nodes keep their subnets in use.
+	if err := a.deleteLoadBalancing(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	vpcs, err := a.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})

@@ -123,6 +123,7 @@ type Env struct {
 	accounts map[string]*Account
 
 	instanceIDs map[string]bool // every instance id seen launched, for the same sweep (under mu)
+	nodeENIs    map[string]bool // every load balancer node ENI seen, for the same sweep (under mu)
 }
 
 // proc is one run of `privlink server`.
@@ -388,11 +389,17 @@ func (e *Env) cleanup() {
 				t.Logf("cleanup: account %s: %v", a.Name, err)
 			}
 		}
-		if len(deleted) > 0 {
+		nodes := e.trackedNodeENIs()
+		if len(deleted) > 0 || len(nodes) > 0 {
 			err := pollUntil(ctx, nsGoneTimeout, func() error {
 				for _, id := range deleted {
 					if HasNamespace(NamespaceName(id)) {
 						return fmt.Errorf("namespace %s still exists", NamespaceName(id))
+					}
+				}
+				for _, id := range nodes {
+					if HasNamespace(NodeNamespace(id)) {
+						return fmt.Errorf("load balancer node namespace %s still exists", NodeNamespace(id))
 					}
 				}
 				return nil
@@ -407,6 +414,7 @@ func (e *Env) cleanup() {
 		t.Errorf("cleanup: %v", err)
 	}
 	e.sweepInstances(t)
+	e.sweepNodes(t)
 	for _, id := range e.trackedVpcs() {
 		name := NamespaceName(id)
 		if !HasNamespace(name) {
