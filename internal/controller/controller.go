@@ -64,6 +64,7 @@ type healthChecker interface {
 type loadBalancerStatus interface {
 	ActivateLoadBalancers(ctx context.Context, arns []string) error
 	RecordTargetHealth(ctx context.Context, updates []controlplane.TargetHealthUpdate) error
+	AdvanceEndpoints(ctx context.Context, available, forget []controlplane.Ref) error
 }
 
 // changes is the store's change feed.
@@ -86,6 +87,7 @@ var watchedKinds = []string{
 	store.KindVpc, store.KindSubnet, store.KindSecurityGroup, store.KindNetworkAcl,
 	store.KindInstance, store.KindENI,
 	store.KindLoadBalancer, store.KindListener, store.KindTargetGroup, store.KindTargetHealth,
+	store.KindEndpointService, store.KindVpcEndpoint,
 }
 
 // Config configures a Controller.
@@ -538,8 +540,10 @@ func (c *Controller) purgeTerminated(ctx context.Context) {
 }
 
 // loadBalancers configures the forwarder and the health checks of the load
-// balancers, adds their names to the VPC resolvers' answers (d.dns), and
-// moves the provisioning ones whose nodes are up to active. kernelOK
+// balancers and endpoints, adds their names to the VPC resolvers' answers
+// (d.dns), moves the provisioning load balancers whose nodes are up to
+// active, the pending endpoints whose listeners are up to available, and
+// forgets the deleted endpoints that are torn down. kernelOK
 // reports whether the pass's data-plane Set succeeded: only then do the
 // nodes' namespaces exist.
 func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.NetworkSnapshot, d *desired, kernelOK bool) []error {
@@ -547,7 +551,7 @@ func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.Networ
 	for _, h := range d.cfg.Hosts {
 		hosted[h.Namespace] = true
 	}
-	e := buildELB(c.prefix, time.Now(), snap, func(eniID string) bool { return kernelOK && hosted[c.prefix+eniID] })
+	e := buildELB(c.prefix, c.region, time.Now(), snap, kernelOK, func(eniID string) bool { return kernelOK && hosted[c.prefix+eniID] })
 	addNames(&d.dns, c.prefix, c.region, e.names)
 	var errs []error
 	if c.checker != nil {
@@ -568,6 +572,14 @@ func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.Networ
 			for _, arn := range e.provisioning {
 				c.log.InfoContext(ctx, "load balancer active", "arn", arn)
 			}
+		}
+	}
+	if c.lbStatus != nil && len(e.endpointsUp)+len(e.endpointsGone) > 0 {
+		if err := c.lbStatus.AdvanceEndpoints(ctx, e.endpointsUp, e.endpointsGone); err != nil {
+			errs = append(errs, err)
+		} else {
+			logRefs(ctx, c.log, "endpoint available", e.endpointsUp)
+			logRefs(ctx, c.log, "endpoint deleted", e.endpointsGone)
 		}
 	}
 	return errs

@@ -30,9 +30,12 @@ type elbDesired struct {
 	// provisioning are the provisioning load balancers whose nodes all
 	// have a namespace in this pass's configuration.
 	provisioning []string
-	// names are the load balancers' DNS names (with the final dot) and
-	// the node addresses they resolve to, by VPC id.
-	names map[string]map[string][]netip.Addr
+	// names are the names the VPCs' resolvers answer besides their
+	// instances': load balancers' and endpoints', by VPC id.
+	names map[string]*vpcNames
+	// endpointsUp are the pending endpoints whose ENIs and listeners are
+	// all up; endpointsGone the deleting ones that are torn down.
+	endpointsUp, endpointsGone []controlplane.Ref
 }
 
 // checkTarget names the target a health check is about.
@@ -51,9 +54,10 @@ type lbIndex struct {
 	nodeHosted func(eniID string) bool
 }
 
-// buildELB computes the load balancers' part of a pass. hosted reports
-// whether an ENI's namespace is part of the pass's configuration.
-func buildELB(prefix string, now time.Time, snap controlplane.NetworkSnapshot, hosted func(eniID string) bool) elbDesired {
+// buildELB computes the load balancers' and the endpoints' part of a pass.
+// kernelOK reports whether the pass's data-plane Set succeeded, and hosted
+// whether an ENI's namespace is then up.
+func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSnapshot, kernelOK bool, hosted func(eniID string) bool) elbDesired {
 	ix := lbIndex{
 		now:        now,
 		groups:     make(map[string]model.TargetGroup, len(snap.TargetGroups)),
@@ -75,7 +79,7 @@ func buildELB(prefix string, now time.Time, snap controlplane.NetworkSnapshot, h
 		ix.listeners[l.LoadBalancerARN] = append(ix.listeners[l.LoadBalancerARN], l)
 	}
 
-	d := elbDesired{checkTargets: map[string]checkTarget{}, names: map[string]map[string][]netip.Addr{}}
+	d := elbDesired{checkTargets: map[string]checkTarget{}, names: map[string]*vpcNames{}}
 	checked := map[string]bool{} // check keys already added
 	for _, lb := range sortedBy(snap.LoadBalancers, func(lb model.LoadBalancer) string { return lb.ARN }) {
 		allHosted := len(lb.Nodes) > 0
@@ -112,11 +116,27 @@ func buildELB(prefix string, now time.Time, snap controlplane.NetworkSnapshot, h
 				d.checkTargets[c.Key] = c.target
 			}
 		}
-		if d.names[lb.VpcID] == nil {
-			d.names[lb.VpcID] = map[string][]netip.Addr{}
-		}
-		d.names[lb.VpcID][lb.DNSName+"."] = nodeAddrs(lb, healthyZones)
+		d.vpcNames(lb.VpcID).A[lb.DNSName+"."] = nodeAddrs(lb, healthyZones)
 	}
+	eix := endpointIndex{
+		lbIndex:   ix,
+		region:    region,
+		services:  make(map[string]model.EndpointService, len(snap.EndpointServices)),
+		lbs:       make(map[string]model.LoadBalancer, len(snap.LoadBalancers)),
+		enis:      make(map[string]bool, len(snap.ENIs)),
+		kernelOK:  kernelOK,
+		eniHosted: hosted,
+	}
+	for _, svc := range snap.EndpointServices {
+		eix.services[svc.ID] = svc
+	}
+	for _, lb := range snap.LoadBalancers {
+		eix.lbs[lb.ARN] = lb
+	}
+	for _, e := range snap.ENIs {
+		eix.enis[e.ID] = true
+	}
+	buildEndpoints(prefix, eix, snap.VpcEndpoints, &d)
 	return d
 }
 
@@ -177,20 +197,33 @@ func (ix lbIndex) inService(lb model.LoadBalancer, g model.TargetGroup, t model.
 	return true
 }
 
-// listener returns the forwarder listener of one listener on one node.
+// listener returns the forwarder listener of one listener on one node: it
+// listens on the node's address, in the node's namespace.
 func (ix lbIndex) listener(prefix string, lb model.LoadBalancer, n model.LBNode, l model.Listener, g model.TargetGroup) (forwarder.Listener, bool) {
 	nodeIP, err := netip.ParseAddr(n.PrivateIP)
-	if err != nil || !nodeIP.Is4() || l.Port <= 0 || l.Port > 65535 || !ix.nodeHosted(n.ENIID) {
+	if err != nil || !nodeIP.Is4() || l.Port <= 0 || l.Port > 65535 {
+		return forwarder.Listener{}, false
+	}
+	return ix.forward(prefix, lb, n, l, g, forwarder.Listener{
+		Key:       l.ARN + "@" + n.ENIID,
+		Namespace: prefix + n.ENIID,
+		Addr:      netip.AddrPortFrom(nodeIP, uint16(l.Port)),
+	})
+}
+
+// forward completes fl, a listener that carries the listener l of lb, with
+// the backends the node n sends to, dialled from the node's namespace and
+// address so that targets see the node as the source, and the group's
+// proxy protocol and stickiness. It reports false when the node has no
+// namespace.
+func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, l model.Listener, g model.TargetGroup, fl forwarder.Listener) (forwarder.Listener, bool) {
+	nodeIP, err := netip.ParseAddr(n.PrivateIP)
+	if err != nil || !nodeIP.Is4() || !ix.nodeHosted(n.ENIID) {
 		return forwarder.Listener{}, false
 	}
 	ns := prefix + n.ENIID
-	fl := forwarder.Listener{
-		Key:           l.ARN + "@" + n.ENIID,
-		Namespace:     ns,
-		Addr:          netip.AddrPortFrom(nodeIP, uint16(l.Port)),
-		ProxyProtocol: g.Attributes[model.AttrProxyProtocolV2] == "true",
-		StickySource:  g.Attributes[model.AttrStickinessEnabled] == "true",
-	}
+	fl.ProxyProtocol = g.Attributes[model.AttrProxyProtocolV2] == "true"
+	fl.StickySource = g.Attributes[model.AttrStickinessEnabled] == "true"
 	cross := crossZone(lb, g)
 	for _, t := range g.Targets {
 		if !ix.inService(lb, g, t) || (!cross && t.Zone != n.AvailabilityZone) {
@@ -322,18 +355,35 @@ func healthUpdates(hs []forwarder.Health, targets map[string]checkTarget) []cont
 	return out
 }
 
-// addNames adds the load balancers' names to their VPCs' resolvers. A node
-// address's reverse lookup stays the address's EC2 name, as for any ENI.
-// Other VPCs do not get the names: their CIDRs may overlap this one, and
-// they could not reach the nodes anyway.
-func addNames(cfg *vpcdns.Config, prefix, region string, names map[string]map[string][]netip.Addr) {
+// vpcNames are the names one VPC's resolver answers besides its instances'.
+type vpcNames struct {
+	A     map[string][]netip.Addr
+	CNAME map[string]string
+}
+
+// vpcNames returns the names of vpcID, made on first use.
+func (d *elbDesired) vpcNames(vpcID string) *vpcNames {
+	n := d.names[vpcID]
+	if n == nil {
+		n = &vpcNames{A: map[string][]netip.Addr{}, CNAME: map[string]string{}}
+		d.names[vpcID] = n
+	}
+	return n
+}
+
+// addNames adds the names of load balancers and endpoints to their VPCs'
+// resolvers. An address's reverse lookup stays the address's EC2 name, as
+// for any ENI. Other VPCs do not get the names: their CIDRs may overlap
+// this one, and they could not reach the addresses anyway.
+func addNames(cfg *vpcdns.Config, prefix, region string, names map[string]*vpcNames) {
 	for i := range cfg.Resolvers {
 		r := &cfg.Resolvers[i]
 		vpcID, ok := strings.CutPrefix(r.Namespace, prefix)
-		if !ok {
+		if !ok || names[vpcID] == nil {
 			continue
 		}
-		for name, addrs := range names[vpcID] {
+		n := names[vpcID]
+		for name, addrs := range n.A {
 			r.Records.A[name] = append(r.Records.A[name], addrs...)
 			for _, a := range addrs {
 				if r.Records.PTR == nil {
@@ -343,6 +393,12 @@ func addNames(cfg *vpcdns.Config, prefix, region string, names map[string]map[st
 					r.Records.PTR[a] = []string{model.PrivateDNSName(region, a.String()) + "."}
 				}
 			}
+		}
+		for alias, target := range n.CNAME {
+			if r.Records.CNAME == nil {
+				r.Records.CNAME = map[string]string{}
+			}
+			r.Records.CNAME[alias] = target
 		}
 	}
 }

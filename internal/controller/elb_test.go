@@ -168,12 +168,12 @@ func TestBuildELB(t *testing.T) {
 			if hosted == nil {
 				hosted = all
 			}
-			d := buildELB("plk-", now, elbSnapshot(t0, tt.tweak), hosted)
+			d := buildELB("plk-", "us-east-1", now, elbSnapshot(t0, tt.tweak), true, hosted)
 			if diff := cmp.Diff(tt.want, backends(d.table)); diff != "" {
 				t.Errorf("backends (-want +got):\n%s", diff)
 			}
 			var names []string
-			for _, a := range d.names["vpc-1"]["web-0123456789abcdef.elb.us-east-1.amazonaws.com."] {
+			for _, a := range d.vpcNames("vpc-1").A["web-0123456789abcdef.elb.us-east-1.amazonaws.com."] {
 				names = append(names, a.String())
 			}
 			if diff := cmp.Diff(tt.wantNames, names); diff != "" {
@@ -188,10 +188,10 @@ func TestBuildELB(t *testing.T) {
 
 func TestBuildELBListenerAndChecks(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	d := buildELB("plk-", t0.Add(time.Minute), elbSnapshot(t0, func(s *controlplane.NetworkSnapshot) {
+	d := buildELB("plk-", "us-east-1", t0.Add(time.Minute), elbSnapshot(t0, func(s *controlplane.NetworkSnapshot) {
 		s.TargetGroups[0].Attributes[model.AttrProxyProtocolV2] = "true"
 		s.TargetGroups[0].Attributes[model.AttrStickinessEnabled] = "true"
-	}), func(string) bool { return true })
+	}), true, func(string) bool { return true })
 	l := d.table.Listeners[0]
 	if l.Namespace != "plk-eni-a" || l.Addr != netip.MustParseAddrPort("10.0.1.10:80") || !l.ProxyProtocol || !l.StickySource {
 		t.Errorf("listener = %+v", l)
@@ -217,9 +217,9 @@ func TestBuildELBListenerAndChecks(t *testing.T) {
 	}
 
 	// A target registered again is a new check.
-	d2 := buildELB("plk-", t0.Add(time.Minute), elbSnapshot(t0, func(s *controlplane.NetworkSnapshot) {
+	d2 := buildELB("plk-", "us-east-1", t0.Add(time.Minute), elbSnapshot(t0, func(s *controlplane.NetworkSnapshot) {
 		s.TargetGroups[0].Targets[1].Registered = t0.Add(30 * time.Second)
-	}), func(string) bool { return true })
+	}), true, func(string) bool { return true })
 	if d2.checks[1].Key == c.Key || d2.checks[0].Key != d.checks[0].Key {
 		t.Errorf("check keys after re-registering one target: %q, %q; before %q, %q", d2.checks[0].Key, d2.checks[1].Key, d.checks[0].Key, c.Key)
 	}
@@ -251,14 +251,17 @@ func TestAddNames(t *testing.T) {
 		{Namespace: "plk-vpc-2", Records: vpcdns.Records{A: map[string][]netip.Addr{}}},
 	}}
 	node := netip.MustParseAddr("10.0.1.10")
-	addNames(&cfg, "plk-", "us-east-1", map[string]map[string][]netip.Addr{"vpc-1": {"web.elb.": {node}}})
+	addNames(&cfg, "plk-", "us-east-1", map[string]*vpcNames{"vpc-1": {A: map[string][]netip.Addr{"web.elb.": {node}}, CNAME: map[string]string{"api.example.com.": "web.elb."}}})
 	if got := cfg.Resolvers[0].Records.A["web.elb."]; !slices.Equal(got, []netip.Addr{node}) {
 		t.Errorf("own VPC answers %v", got)
 	}
 	if got := cfg.Resolvers[0].Records.PTR[node]; !slices.Equal(got, []string{"ip-10-0-1-10.ec2.internal."}) {
 		t.Errorf("PTR of the node = %v, want its EC2 name", got)
 	}
-	if len(cfg.Resolvers[1].Records.A) != 0 || cfg.Resolvers[1].Records.PTR != nil {
+	if got := cfg.Resolvers[0].Records.CNAME["api.example.com."]; got != "web.elb." {
+		t.Errorf("CNAME = %q", got)
+	}
+	if len(cfg.Resolvers[1].Records.A) != 0 || cfg.Resolvers[1].Records.PTR != nil || cfg.Resolvers[1].Records.CNAME != nil {
 		t.Errorf("another VPC got records: %+v", cfg.Resolvers[1].Records)
 	}
 }

@@ -37,6 +37,9 @@ type NetworkSnapshot struct {
 	Listeners     []model.Listener
 	TargetGroups  []model.TargetGroup
 	TargetHealth  []model.TargetHealthSet
+	// The endpoint services and the interface endpoints of every account.
+	EndpointServices []model.EndpointService
+	VpcEndpoints     []model.VpcEndpoint
 }
 
 // Snapshot returns the desired network of every account.
@@ -78,7 +81,13 @@ func (s *Service) Snapshot(ctx context.Context) (NetworkSnapshot, error) {
 		if out.TargetGroups, err = listCached[model.TargetGroup](c, tx, store.KindPrefix(store.KindTargetGroup)); err != nil {
 			return err
 		}
-		out.TargetHealth, err = listCached[model.TargetHealthSet](c, tx, store.KindPrefix(store.KindTargetHealth))
+		if out.TargetHealth, err = listCached[model.TargetHealthSet](c, tx, store.KindPrefix(store.KindTargetHealth)); err != nil {
+			return err
+		}
+		if out.EndpointServices, err = listCached[model.EndpointService](c, tx, store.KindPrefix(store.KindEndpointService)); err != nil {
+			return err
+		}
+		out.VpcEndpoints, err = listCached[model.VpcEndpoint](c, tx, store.KindPrefix(store.KindVpcEndpoint))
 		return err
 	})
 	if err != nil {

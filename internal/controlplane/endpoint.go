@@ -1,7 +1,11 @@
 package controlplane
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -201,4 +205,117 @@ func (s *Service) serviceZones(tx store.ReadTx, svc *model.EndpointService) ([]s
 func isELBNotFound(err error) bool {
 	var ae *awsapi.Error
 	return errors.As(err, &ae) && (ae.Code == codeLoadBalancerNotFound || ae.Code == codeValidationError)
+}
+
+// AdvanceEndpoints records a controller pass's progress on endpoints, in
+// one transaction: the pending endpoints in available have their ENIs'
+// namespaces and listeners up, and become available; the deleting ones in
+// forget are torn down, and their records go. An endpoint that changed
+// state meanwhile (rejected while pending, say) is left as it is.
+func (s *Service) AdvanceEndpoints(ctx context.Context, available, forget []Ref) error {
+	err := s.update(ctx, false, func(tx store.Tx) error {
+		for _, r := range available {
+			e, found, err := getRecord[model.VpcEndpoint](tx, vpcEndpointKey(r.Owner, r.ID))
+			if err != nil {
+				return err
+			}
+			if !found || e.State != model.EndpointPending {
+				continue
+			}
+			e.State = model.EndpointAvailable
+			if err := putVpcEndpoint(tx, e); err != nil {
+				return err
+			}
+		}
+		for _, r := range forget {
+			e, found, err := getRecord[model.VpcEndpoint](tx, vpcEndpointKey(r.Owner, r.ID))
+			if err != nil {
+				return err
+			}
+			if !found || e.State != model.EndpointDeleting {
+				continue
+			}
+			if err := deleteVpcEndpointRecord(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("advance endpoints: %w", err)
+	}
+	return nil
+}
+
+// UnsuccessfulItem is one item of the unsuccessful list of EC2's batch
+// calls (DeleteVpcEndpoints, Accept/RejectVpcEndpointConnections,
+// DeleteVpcEndpointServiceConfigurations): the resource that failed and
+// the error code and message it failed with. The call itself succeeds.
+type UnsuccessfulItem struct {
+	ResourceID string
+	Code       string
+	Message    string
+}
+
+// EndpointDNSEntry is one item of an endpoint's dnsEntrySet.
+type EndpointDNSEntry struct {
+	DNSName      string
+	HostedZoneID string
+}
+
+// vpceHostedZones are the Route 53 hosted zones of the
+// *.vpce.amazonaws.com names, by region: one zone per region, shared by
+// every endpoint. Only the regions AWS's own samples show are listed; any
+// other region (privlink's --region is free) gets us-east-1's.
+var vpceHostedZones = map[string]string{
+	"us-east-1": "Z7HUB22UULQXV",
+	"us-east-2": "ZC8PG0KIFKBRI",
+}
+
+// vpceHostedZone returns the hosted zone of the vpce names of region.
+func vpceHostedZone(region string) string {
+	if z, ok := vpceHostedZones[region]; ok {
+		return z
+	}
+	return vpceHostedZones["us-east-1"]
+}
+
+// privateHostedZoneID is the id of the private hosted zone that holds a
+// private DNS name inside one VPC: stable, derived from the VPC and the
+// name, shaped as Route 53 zone ids are ("Z" and upper-case
+// alphanumerics). privlink has no Route 53; the id only names the zone
+// in dnsEntrySet.
+func privateHostedZoneID(vpcID, name string) string {
+	sum := sha256.Sum256([]byte("privlink/phz/" + vpcID + "/" + strings.ToLower(name)))
+	return "Z" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:20]
+}
+
+// vpcEndpointDNSEntries returns an endpoint's dnsEntrySet, as AWS orders
+// it: the regional name first, then one zonal name per endpoint network
+// interface (in ENI order), then, while the endpoint has private DNS on
+// and svc's private DNS name is verified, that name in the VPC's private
+// hosted zone. svc may be nil (a service that is gone): then there is no
+// private DNS entry.
+func (s *Service) vpcEndpointDNSEntries(e *model.VpcEndpoint, svc *model.EndpointService) []EndpointDNSEntry {
+	zone := vpceHostedZone(s.region)
+	out := []EndpointDNSEntry{{DNSName: model.EndpointRegionalDNSName(s.region, e.DNSLabel, e.ServiceID), HostedZoneID: zone}}
+	for _, eni := range e.ENIs {
+		out = append(out, EndpointDNSEntry{
+			DNSName:      model.EndpointZonalDNSName(s.region, e.DNSLabel, eni.AvailabilityZone, e.ServiceID),
+			HostedZoneID: zone,
+		})
+	}
+	if name := verifiedPrivateDNSName(svc); e.PrivateDNSEnabled && name != "" {
+		out = append(out, EndpointDNSEntry{DNSName: name, HostedZoneID: privateHostedZoneID(e.VpcID, name)})
+	}
+	return out
+}
+
+// verifiedPrivateDNSName returns svc's private DNS name if it is verified,
+// else "" (svc may be nil).
+func verifiedPrivateDNSName(svc *model.EndpointService) string {
+	if svc == nil || svc.PrivateDNSName == "" || svc.PrivateDNS == nil || svc.PrivateDNS.State != model.DNSVerified {
+		return ""
+	}
+	return svc.PrivateDNSName
 }
