@@ -52,6 +52,7 @@ type resolver interface {
 // forwardingEngine carries the load balancers' traffic: forwarder.Engine.
 type forwardingEngine interface {
 	Set(ctx context.Context, t forwarder.Table) error
+	Stats() []forwarder.ListenerStats
 }
 
 // healthChecker probes the targets: forwarder.Checker. It reports through
@@ -192,6 +193,10 @@ type Controller struct {
 	healthKick    chan struct{}
 	checkTargets  map[string]checkTarget
 
+	// plMetrics exports the endpoints' traffic; only the Run goroutine
+	// touches it.
+	plMetrics *privateLinkMetrics
+
 	passes   *metrics.Counter
 	failures *metrics.Counter
 	duration *metrics.Histogram
@@ -246,6 +251,7 @@ func New(cfg Config) (*Controller, error) {
 	c.passes = reg.Counter("privlink_reconcile_passes_total", "Reconcile passes run.")
 	c.failures = reg.Counter("privlink_reconcile_errors_total", "Reconcile passes that failed.")
 	c.duration = reg.Histogram("privlink_reconcile_duration_seconds", "Duration of reconcile passes.", metrics.DefaultBuckets)
+	c.plMetrics = newPrivateLinkMetrics(reg)
 	c.managed = reg.Gauge("privlink_managed_namespaces", "Network namespaces the controller manages, as of its last successful pass.")
 	return c, nil
 }
@@ -561,7 +567,9 @@ func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.Networ
 		c.checker.Set(e.checks)
 	}
 	if c.fwd != nil {
-		if err := c.fwd.Set(ctx, e.table); err != nil {
+		err := c.fwd.Set(ctx, e.table)
+		c.plMetrics.sync(c.fwd.Stats(), e.endpointLabels, e.endpointsCount)
+		if err != nil {
 			return append(errs, fmt.Errorf("forwarder: %w", err))
 		}
 	}

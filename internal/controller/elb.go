@@ -36,6 +36,11 @@ type elbDesired struct {
 	// endpointsUp are the pending endpoints whose ENIs and listeners are
 	// all up; endpointsGone the deleting ones that are torn down.
 	endpointsUp, endpointsGone []controlplane.Ref
+	// endpointLabels are the metric dimensions of the endpoint listeners,
+	// by listener key; endpointsCount counts the endpoints that carry
+	// traffic (pending or available) per service and load balancer.
+	endpointLabels map[string]endpointLabels
+	endpointsCount map[serviceLB]int
 }
 
 // checkTarget names the target a health check is about.
@@ -79,7 +84,8 @@ func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSna
 		ix.listeners[l.LoadBalancerARN] = append(ix.listeners[l.LoadBalancerARN], l)
 	}
 
-	d := elbDesired{checkTargets: map[string]checkTarget{}, names: map[string]*vpcNames{}}
+	d := elbDesired{checkTargets: map[string]checkTarget{}, names: map[string]*vpcNames{},
+		endpointLabels: map[string]endpointLabels{}, endpointsCount: map[serviceLB]int{}}
 	checked := map[string]bool{} // check keys already added
 	for _, lb := range sortedBy(snap.LoadBalancers, func(lb model.LoadBalancer) string { return lb.ARN }) {
 		allHosted := len(lb.Nodes) > 0

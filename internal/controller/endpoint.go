@@ -55,13 +55,23 @@ func buildEndpoints(prefix string, ix endpointIndex, endpoints []model.VpcEndpoi
 			if !carries {
 				continue
 			}
-			for _, fl := range ix.endpointListeners(prefix, e, en, svc) {
+			fls, lbARN := ix.endpointListeners(prefix, e, en, svc)
+			for _, fl := range fls {
 				d.table.Listeners = append(d.table.Listeners, fl)
+				d.endpointLabels[fl.Key] = endpointLabels{
+					endpointID: e.ID, serviceName: svc.Name, vpcID: e.VpcID, subnetID: en.SubnetID,
+					serviceID: svc.ID, lbARN: lbARN, zone: en.AvailabilityZone,
+				}
 				for _, b := range fl.Backends {
 					if b.State == forwarder.Healthy {
 						healthyZones[en.AvailabilityZone] = true
 					}
 				}
+			}
+		}
+		if carries {
+			for _, arn := range svc.NetworkLoadBalancerARNs {
+				d.endpointsCount[serviceLB{svc.ID, arn}]++
 			}
 		}
 		if e.State == model.EndpointPending && up && len(e.ENIs) > 0 {
@@ -84,11 +94,11 @@ func (ix endpointIndex) anyENI(e model.VpcEndpoint) bool {
 // endpointListeners returns the listeners of one endpoint ENI: one per
 // listener of the service's load balancer that has a node in the ENI's
 // zone (the first such load balancer of the service: AWS connects an
-// endpoint to one load balancer per zone).
-func (ix endpointIndex) endpointListeners(prefix string, e model.VpcEndpoint, en model.EndpointENI, svc model.EndpointService) []forwarder.Listener {
+// endpoint to one load balancer per zone), and that load balancer's ARN.
+func (ix endpointIndex) endpointListeners(prefix string, e model.VpcEndpoint, en model.EndpointENI, svc model.EndpointService) ([]forwarder.Listener, string) {
 	ip, err := netip.ParseAddr(en.PrivateIP)
 	if err != nil || !ip.Is4() {
-		return nil
+		return nil, ""
 	}
 	for _, arn := range svc.NetworkLoadBalancerARNs {
 		lb, ok := ix.lbs[arn]
@@ -115,10 +125,10 @@ func (ix endpointIndex) endpointListeners(prefix string, e model.VpcEndpoint, en
 					out = append(out, fl)
 				}
 			}
-			return out
+			return out, lb.ARN
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // endpointNames adds the endpoint's names to its VPC's: the regional name
