@@ -41,6 +41,9 @@ func newServerCmd(e env) *cobra.Command {
 	fs.StringSliceVar(&f.cfg.Zones, "zones", f.cfg.Zones, "availability zones: letters (a,b,c) or full names (us-east-1a)")
 	fs.StringVar(&f.cfg.LogLevel, "log-level", f.cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&f.cfg.LogFormat, "log-format", f.cfg.LogFormat, "text or json")
+	fs.StringVar(&f.cfg.VerificationResolver, "verification-resolver", f.cfg.VerificationResolver,
+		"host:port of the DNS server that StartVpcEndpointServicePrivateDnsVerification queries for the TXT record; "+
+			"default: the first nameserver of /etc/resolv.conf")
 	return cmd
 }
 
@@ -55,12 +58,13 @@ func (f *serverFlags) resolve(fs *pflag.FlagSet) (config.Config, error) {
 		}
 	}
 	set := map[string]func(){
-		"listen":     func() { cfg.Listen = f.cfg.Listen },
-		"data-dir":   func() { cfg.DataDir = f.cfg.DataDir },
-		"region":     func() { cfg.Region = f.cfg.Region },
-		"zones":      func() { cfg.Zones = f.cfg.Zones },
-		"log-level":  func() { cfg.LogLevel = f.cfg.LogLevel },
-		"log-format": func() { cfg.LogFormat = f.cfg.LogFormat },
+		"listen":                func() { cfg.Listen = f.cfg.Listen },
+		"data-dir":              func() { cfg.DataDir = f.cfg.DataDir },
+		"region":                func() { cfg.Region = f.cfg.Region },
+		"zones":                 func() { cfg.Zones = f.cfg.Zones },
+		"log-level":             func() { cfg.LogLevel = f.cfg.LogLevel },
+		"log-format":            func() { cfg.LogFormat = f.cfg.LogFormat },
+		"verification-resolver": func() { cfg.VerificationResolver = f.cfg.VerificationResolver },
 	}
 	fs.Visit(func(fl *pflag.Flag) {
 		if apply, ok := set[fl.Name]; ok {

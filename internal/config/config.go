@@ -51,6 +51,11 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// LogFormat is text or json.
 	LogFormat string `json:"logFormat"`
+	// VerificationResolver is the host:port of the DNS server that
+	// StartVpcEndpointServicePrivateDnsVerification asks for the TXT record
+	// that proves a private DNS name; "" means the first nameserver of
+	// /etc/resolv.conf.
+	VerificationResolver string `json:"verificationResolver,omitempty"`
 }
 
 // Default returns the configuration used when neither a file nor flags say
@@ -105,6 +110,11 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	if c.VerificationResolver != "" {
+		if err := checkResolver(c.VerificationResolver); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -167,4 +177,39 @@ func checkListen(addr string) error {
 		return fmt.Errorf("listen %q: host %q is not an IP address", addr, host)
 	}
 	return nil
+}
+
+// checkResolver accepts "<host>:<port>" with an IP address or a host name
+// and a port from 1 to 65535.
+func checkResolver(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("verification resolver %q: %w", addr, err)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return fmt.Errorf("verification resolver %q: port %q is not a number from 1 to 65535", addr, port)
+	}
+	if net.ParseIP(host) == nil && !isHostName(host) {
+		return fmt.Errorf("verification resolver %q: host %q is neither an IP address nor a host name", addr, host)
+	}
+	return nil
+}
+
+// isHostName reports whether s is a DNS host name: dot-separated labels of
+// letters, digits and inner hyphens, each 1 to 63 characters.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -65,6 +65,14 @@ func TestValidate(t *testing.T) {
 		{"duplicate zone", func(c *config.Config) { c.Zones = []string{"a", "us-east-1a"} }, "listed twice"},
 		{"bad level", func(c *config.Config) { c.LogLevel = "verbose" }, `log level "verbose"`},
 		{"bad format", func(c *config.Config) { c.LogFormat = "xml" }, `log format "xml"`},
+		{"resolver ip", func(c *config.Config) { c.VerificationResolver = "10.0.0.2:53" }, ""},
+		{"resolver ipv6", func(c *config.Config) { c.VerificationResolver = "[2001:db8::53]:5353" }, ""},
+		{"resolver host name", func(c *config.Config) { c.VerificationResolver = "dns.internal:53" }, ""},
+		{"resolver no port", func(c *config.Config) { c.VerificationResolver = "10.0.0.2" }, `verification resolver "10.0.0.2"`},
+		{"resolver port zero", func(c *config.Config) { c.VerificationResolver = "10.0.0.2:0" }, `port "0"`},
+		{"resolver bad port", func(c *config.Config) { c.VerificationResolver = "10.0.0.2:dns" }, `port "dns"`},
+		{"resolver no host", func(c *config.Config) { c.VerificationResolver = ":53" }, `host ""`},
+		{"resolver bad host", func(c *config.Config) { c.VerificationResolver = "bad_host!:53" }, `host "bad_host!"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,9 +118,10 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name: "overrides",
-			file: `{"listen": "0.0.0.0:5000", "dataDir": "/srv/plk", "region": "eu-west-1", "zones": ["a"], "logLevel": "debug", "logFormat": "json"}`,
+			file: `{"listen": "0.0.0.0:5000", "dataDir": "/srv/plk", "region": "eu-west-1", "zones": ["a"], "logLevel": "debug", "logFormat": "json", "verificationResolver": "10.0.0.2:53"}`,
 			want: func() config.Config {
-				return config.Config{Listen: "0.0.0.0:5000", DataDir: "/srv/plk", Region: "eu-west-1", Zones: []string{"a"}, LogLevel: "debug", LogFormat: "json"}
+				return config.Config{Listen: "0.0.0.0:5000", DataDir: "/srv/plk", Region: "eu-west-1", Zones: []string{"a"}, LogLevel: "debug", LogFormat: "json",
+					VerificationResolver: "10.0.0.2:53"}
 			},
 		},
 		{

@@ -45,8 +45,8 @@ var (
 		storeKind:     store.KindEndpointService,
 		malformedCode: "InvalidVpcEndpointServiceId.Malformed",
 		notFoundCode:  "InvalidVpcEndpointServiceId.NotFound",
-		notFoundOne:   "The Vpc Endpoint Service Id '%s' does not exist",
-		notFoundMany:  "The Vpc Endpoint Service Ids '%s' do not exist",
+		notFoundOne:   "The VpcEndpointService Id '%s' does not exist",
+		notFoundMany:  "The VpcEndpointService Ids '%s' do not exist",
 	}
 )
 

@@ -623,9 +623,14 @@ func (s *Service) DeleteLoadBalancer(ctx context.Context, account string, in Del
 		if lb.Attributes[model.AttrDeletionProtection] == "true" {
 			return elbError(codeOperationNotPermitted, "Load balancer '%s' cannot be deleted because deletion protection is enabled", lb.ARN)
 		}
-		// Endpoint services: the ResourceInUse check for a load balancer
-		// that an endpoint service references belongs here, before
-		// anything is deleted.
+		// A load balancer an endpoint service uses stays, as in AWS.
+		svc, err := serviceUsingLoadBalancer(tx, account, lb.ARN)
+		if err != nil {
+			return err
+		}
+		if svc != nil {
+			return elbError(codeResourceInUse, "Load balancer '%s' cannot be deleted because it is currently associated with another service", lb.ARN)
+		}
 		listeners, err := listenersOf(tx, account, lb.ARN)
 		if err != nil {
 			return err

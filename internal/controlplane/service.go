@@ -25,6 +25,9 @@ type Config struct {
 	// InstanceQuota is how many instances an account may have pending,
 	// running or stopping at once (0 means DefaultInstanceQuota).
 	InstanceQuota int
+	// TXT looks up the TXT records StartVpcEndpointServicePrivateDnsVerification
+	// checks; nil answers that verification with an error.
+	TXT TXTResolver
 }
 
 // DefaultInstanceQuota is EC2's long-standing default On-Demand instance
@@ -38,6 +41,13 @@ type ConsoleLogs interface {
 	ConsoleLog(ctx context.Context, instanceID string) ([]byte, error)
 }
 
+// TXTResolver looks up the TXT records of a name for the verification of
+// private DNS names: each record's character-strings joined into one
+// string, and none (with no error) for a name that does not exist.
+type TXTResolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
 // Service runs the operations of one region against one store.
 type Service struct {
 	st     store.Store
@@ -49,6 +59,7 @@ type Service struct {
 	snaps snapshotCache
 	logs  ConsoleLogs
 	quota int
+	txt   TXTResolver
 }
 
 // New returns a Service.
@@ -59,7 +70,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Region == "" || len(cfg.Zones) == 0 {
 		return nil, errors.New("controlplane: region and zones are required")
 	}
-	s := &Service{st: cfg.Store, region: cfg.Region, zones: cfg.Zones, log: cfg.Logger, now: cfg.Now, logs: cfg.ConsoleLogs, quota: cfg.InstanceQuota}
+	s := &Service{st: cfg.Store, region: cfg.Region, zones: cfg.Zones, log: cfg.Logger, now: cfg.Now, logs: cfg.ConsoleLogs, quota: cfg.InstanceQuota,
+		txt: cfg.TXT}
 	if s.quota <= 0 {
 		s.quota = DefaultInstanceQuota
 	}

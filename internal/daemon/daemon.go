@@ -25,6 +25,7 @@ import (
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/store/boltstore"
 	"github.com/privlink/privlink/internal/supervisor"
+	"github.com/privlink/privlink/internal/txtlookup"
 	"github.com/privlink/privlink/internal/vpcdns"
 )
 
@@ -173,6 +174,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	cp, err := controlplane.New(controlplane.Config{
 		Store: st, Region: cfg.Region, Zones: zones, ConsoleLogs: o.supervisor,
 		Logger: logger.With("component", "controlplane"),
+		TXT:    txtlookup.New(cfg.VerificationResolver),
 	})
 	if err != nil {
 		return err

@@ -128,6 +128,13 @@ type VpcEndpoint struct {
 	// DeletedAt is when the consumer deleted the endpoint: it stays
 	// "deleting" until the controllers have torn it down.
 	DeletedAt time.Time `json:"deletedAt,omitzero"`
+	// ClientTokenRequest fingerprints the CreateVpcEndpoint request that
+	// ClientToken came with, so that a retry with other parameters is
+	// IdempotentParameterMismatch.
+	ClientTokenRequest string `json:"clientTokenRequest,omitempty"`
+	// LastErrorCode is the code of LastError (lastError.code on the
+	// wire); "" with a LastError reports InternalError.
+	LastErrorCode string `json:"lastErrorCode,omitempty"`
 }
 
 // EndpointENI is an endpoint's network interface in one subnet.

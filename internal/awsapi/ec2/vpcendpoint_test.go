@@ -1,0 +1,405 @@
+package ec2
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/controlplane"
+	"github.com/privlink/privlink/internal/model"
+	"github.com/privlink/privlink/internal/store"
+	"github.com/privlink/privlink/internal/store/boltstore"
+)
+
+const (
+	vpceTestProvider = "333333333333"
+	vpceTestConsumer = "111111111111"
+	vpceTestStranger = "222222222222"
+)
+
+// vpceHandlerEnv is an EC2 handler over a store with a provider's NLB in
+// zones a and b and an endpoint service over it that allows the consumer
+// (written straight into the store, as the provider's API would), and the
+// consumer's VPC with a subnet in zones a and b.
+type vpceHandlerEnv struct {
+	consumer, stranger netClient
+	svcID, svcName     string
+	vpcID              string
+	subnets            []string
+	groupID            string
+}
+
+func newVpceHandlerEnv(t *testing.T) *vpceHandlerEnv {
+	t.Helper()
+	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	zones, err := model.Zones("us-east-1", []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	pvpc, err := cp.CreateVpc(ctx, vpceTestProvider, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var psubs []string
+	for _, z := range []string{"a", "b"} {
+		cidr := map[string]string{"a": "10.0.1.0/24", "b": "10.0.2.0/24"}[z]
+		sn, err := cp.CreateSubnet(ctx, vpceTestProvider, controlplane.CreateSubnetInput{VpcID: pvpc.ID, CidrBlock: cidr, AvailabilityZone: "us-east-1" + z})
+		if err != nil {
+			t.Fatal(err)
+		}
+		psubs = append(psubs, sn.ID)
+	}
+	lb, err := cp.CreateLoadBalancer(ctx, vpceTestProvider, controlplane.CreateLoadBalancerInput{
+		Name: "svc", Type: model.LoadBalancerTypeNetwork, Scheme: model.SchemeInternal, Subnets: psubs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := model.NewID(model.PrefixVpcEndpointService)
+	svc := model.EndpointService{
+		ID: id, OwnerID: vpceTestProvider, Name: model.EndpointServiceName("us-east-1", id), State: model.ServiceAvailable,
+		NetworkLoadBalancerARNs: []string{lb.ARN}, SupportedIPAddressTypes: []string{"ipv4"},
+		Principals: []model.AllowedPrincipal{{Principal: "arn:aws:iam::" + vpceTestConsumer + ":root", Type: model.PrincipalAccount, Account: vpceTestConsumer}},
+	}
+	b, err := json.Marshal(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := store.Key(store.KindEndpointService, vpceTestProvider, id)
+	if _, err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Put(key, b); err != nil {
+			return err
+		}
+		return tx.Put(store.KindIndex+"/service-name/"+svc.Name, []byte(key))
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	h := Handler(cp)
+	e := &vpceHandlerEnv{
+		consumer: netClient{t, h, vpceTestConsumer}, stranger: netClient{t, h, vpceTestStranger},
+		svcID: id, svcName: svc.Name,
+	}
+	vpc, err := cp.CreateVpc(ctx, vpceTestConsumer, controlplane.CreateVpcInput{CidrBlock: "10.1.0.0/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.vpcID = vpc.ID
+	for _, z := range []string{"a", "b"} {
+		cidr := map[string]string{"a": "10.1.1.0/24", "b": "10.1.2.0/24"}[z]
+		sn, err := cp.CreateSubnet(ctx, vpceTestConsumer, controlplane.CreateSubnetInput{VpcID: vpc.ID, CidrBlock: cidr, AvailabilityZone: "us-east-1" + z})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.subnets = append(e.subnets, sn.ID)
+	}
+	g, err := cp.CreateSecurityGroup(ctx, vpceTestConsumer, controlplane.CreateSecurityGroupInput{GroupName: "ep", Description: "endpoint", VpcID: vpc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.groupID = g.ID
+	return e
+}
+
+type xmlDNSEntry struct {
+	DNSName      string `xml:"dnsName"`
+	HostedZoneID string `xml:"hostedZoneId"`
+}
+
+type xmlVpcEndpoint struct {
+	VpcEndpointID     string        `xml:"vpcEndpointId"`
+	VpcEndpointType   string        `xml:"vpcEndpointType"`
+	VpcID             string        `xml:"vpcId"`
+	ServiceName       string        `xml:"serviceName"`
+	ServiceRegion     string        `xml:"serviceRegion"`
+	State             string        `xml:"state"`
+	PolicyDocument    string        `xml:"policyDocument"`
+	RouteTableIDs     []string      `xml:"routeTableIdSet>item"`
+	SubnetIDs         []string      `xml:"subnetIdSet>item"`
+	GroupIDs          []string      `xml:"groupSet>item>groupId"`
+	GroupNames        []string      `xml:"groupSet>item>groupName"`
+	IPAddressType     string        `xml:"ipAddressType"`
+	DNSRecordIPType   string        `xml:"dnsOptions>dnsRecordIpType"`
+	PrivateDNSEnabled string        `xml:"privateDnsEnabled"`
+	RequesterManaged  string        `xml:"requesterManaged"`
+	ENIs              []string      `xml:"networkInterfaceIdSet>item"`
+	DNSEntries        []xmlDNSEntry `xml:"dnsEntrySet>item"`
+	CreationTimestamp string        `xml:"creationTimestamp"`
+	Tags              []xmlTag      `xml:"tagSet>item"`
+	OwnerID           string        `xml:"ownerId"`
+}
+
+type xmlServiceDetail struct {
+	ServiceName          string   `xml:"serviceName"`
+	ServiceID            string   `xml:"serviceId"`
+	ServiceType          string   `xml:"serviceType>item>serviceType"`
+	ServiceRegion        string   `xml:"serviceRegion"`
+	AvailabilityZones    []string `xml:"availabilityZoneSet>item"`
+	AvailabilityZoneIDs  []string `xml:"availabilityZoneIdSet>item"`
+	Owner                string   `xml:"owner"`
+	BaseEndpointDNSNames []string `xml:"baseEndpointDnsNameSet>item"`
+	PolicySupported      string   `xml:"vpcEndpointPolicySupported"`
+	AcceptanceRequired   string   `xml:"acceptanceRequired"`
+	ManagesVpcEndpoints  string   `xml:"managesVpcEndpoints"`
+	SupportedIPTypes     []string `xml:"supportedIpAddressTypeSet>item"`
+}
+
+// wantVpceErr fails unless err is the AWS error code with HTTP 400.
+func wantVpceErr(t *testing.T, err error, code string) {
+	t.Helper()
+	var ae *awsapi.Error
+	if !errors.As(err, &ae) || ae.Code != code || ae.HTTPStatus() != 400 {
+		t.Errorf("error = %v, want %s (400)", err, code)
+	}
+}
+
+func TestVpcEndpointActions(t *testing.T) {
+	e := newVpceHandlerEnv(t)
+	c := e.consumer
+
+	var services struct {
+		Names   []string           `xml:"serviceNameSet>item"`
+		Details []xmlServiceDetail `xml:"serviceDetailSet>item"`
+	}
+	c.must("DescribeVpcEndpointServices", awsapi.Params{"ServiceName.1": e.svcName}, &services)
+	wantDetail := xmlServiceDetail{
+		ServiceName: e.svcName, ServiceID: e.svcID, ServiceType: "Interface", ServiceRegion: "us-east-1",
+		AvailabilityZones: []string{"us-east-1a", "us-east-1b"}, AvailabilityZoneIDs: []string{"use1-az1", "use1-az2"},
+		Owner: vpceTestProvider, BaseEndpointDNSNames: []string{e.svcID + ".us-east-1.vpce.amazonaws.com"},
+		PolicySupported: "false", AcceptanceRequired: "false", ManagesVpcEndpoints: "false", SupportedIPTypes: []string{"ipv4"},
+	}
+	if diff := cmp.Diff([]string{e.svcName}, services.Names); diff != "" {
+		t.Errorf("serviceNameSet mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]xmlServiceDetail{wantDetail}, services.Details); diff != "" {
+		t.Errorf("serviceDetailSet mismatch (-want +got):\n%s", diff)
+	}
+	err := e.stranger.call("DescribeVpcEndpointServices", awsapi.Params{"ServiceName.1": e.svcName}, nil)
+	wantVpceErr(t, err, "InvalidServiceName")
+
+	var created struct {
+		VpcEndpoint xmlVpcEndpoint `xml:"vpcEndpoint"`
+	}
+	c.must("CreateVpcEndpoint", awsapi.Params{
+		"VpcEndpointType":                 "Interface",
+		"VpcId":                           e.vpcID,
+		"ServiceName":                     e.svcName,
+		"SubnetId.1":                      e.subnets[0],
+		"SubnetId.2":                      e.subnets[1],
+		"SecurityGroupId.1":               e.groupID,
+		"PrivateDnsEnabled":               "false",
+		"TagSpecification.1.ResourceType": "vpc-endpoint",
+		"TagSpecification.1.Tag.1.Key":    "Name",
+		"TagSpecification.1.Tag.1.Value":  "consumer-ep",
+	}, &created)
+	ep := created.VpcEndpoint
+	if !model.ValidID("vpce", ep.VpcEndpointID) || len(ep.ENIs) != 2 || len(ep.DNSEntries) != 3 {
+		t.Fatalf("CreateVpcEndpoint = %+v", ep)
+	}
+	label := strings.TrimSuffix(ep.DNSEntries[0].DNSName, "."+e.svcID+".us-east-1.vpce.amazonaws.com")
+	want := xmlVpcEndpoint{
+		VpcEndpointID: ep.VpcEndpointID, VpcEndpointType: "Interface", VpcID: e.vpcID, ServiceName: e.svcName,
+		ServiceRegion: "us-east-1", State: "pending", PolicyDocument: controlplane.DefaultEndpointPolicy,
+		SubnetIDs: e.subnets, GroupIDs: []string{e.groupID}, GroupNames: []string{"ep"},
+		IPAddressType: "ipv4", DNSRecordIPType: "ipv4", PrivateDNSEnabled: "false", RequesterManaged: "false",
+		ENIs: ep.ENIs,
+		DNSEntries: []xmlDNSEntry{
+			{label + "." + e.svcID + ".us-east-1.vpce.amazonaws.com", "Z7HUB22UULQXV"},
+			{label + "-us-east-1a." + e.svcID + ".us-east-1.vpce.amazonaws.com", "Z7HUB22UULQXV"},
+			{label + "-us-east-1b." + e.svcID + ".us-east-1.vpce.amazonaws.com", "Z7HUB22UULQXV"},
+		},
+		CreationTimestamp: ep.CreationTimestamp,
+		Tags:              []xmlTag{{"Name", "consumer-ep"}},
+		OwnerID:           vpceTestConsumer,
+	}
+	if diff := cmp.Diff(want, ep); diff != "" {
+		t.Errorf("CreateVpcEndpoint mismatch (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(label, ep.VpcEndpointID+"-") || len(label) != len(ep.VpcEndpointID)+9 {
+		t.Errorf("DNS label %q, want %s-<8 random>", label, ep.VpcEndpointID)
+	}
+	if !strings.HasSuffix(ep.CreationTimestamp, "Z") {
+		t.Errorf("creationTimestamp %q, want ISO 8601 UTC", ep.CreationTimestamp)
+	}
+
+	// The body itself: the empty routeTableIdSet AWS sends.
+	resp, err := c.h.Handle(t.Context(), &awsapi.Request{
+		Service: "ec2", Action: "DescribeVpcEndpoints", Region: "us-east-1", RequestID: "req-2",
+		Params: awsapi.Params{"Filter.1.Name": "vpc-endpoint-state", "Filter.1.Value.1": "pending", "Filter.1.Value.2": "pendingAcceptance"},
+		Caller: awsapi.Caller{AccountID: vpceTestConsumer, AccessKeyID: "test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := resp.MarshalResponse("req-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"<vpcEndpointSet><item>", "<routeTableIdSet/>", "<state>pending</state>", "<vpcEndpointId>" + ep.VpcEndpointID + "</vpcEndpointId>"} {
+		if !strings.Contains(string(body), s) {
+			t.Errorf("DescribeVpcEndpoints body lacks %s:\n%s", s, body)
+		}
+	}
+
+	var described struct {
+		Endpoints []xmlVpcEndpoint `xml:"vpcEndpointSet>item"`
+	}
+	c.must("DescribeVpcEndpoints", awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID}, &described)
+	if diff := cmp.Diff([]xmlVpcEndpoint{want}, described.Endpoints); diff != "" {
+		t.Errorf("DescribeVpcEndpoints mismatch (-want +got):\n%s", diff)
+	}
+	err = c.call("DescribeVpcEndpoints", awsapi.Params{"VpcEndpointId.1": "vpce-0123456789abcdef0"}, nil)
+	wantVpceErr(t, err, "InvalidVpcEndpointId.NotFound")
+
+	var modified struct {
+		Return string `xml:"return"`
+	}
+	c.must("ModifyVpcEndpoint", awsapi.Params{"VpcEndpointId": ep.VpcEndpointID, "RemoveSubnetId.1": e.subnets[1]}, &modified)
+	if modified.Return != "true" {
+		t.Errorf("ModifyVpcEndpoint return = %q, want true", modified.Return)
+	}
+	described.Endpoints = nil // xml.Unmarshal appends to slices
+	c.must("DescribeVpcEndpoints", awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID}, &described)
+	if got := described.Endpoints[0].SubnetIDs; !cmp.Equal(got, e.subnets[:1]) {
+		t.Errorf("subnets after ModifyVpcEndpoint: %v, want %v", got, e.subnets[:1])
+	}
+	err = c.call("ModifyVpcEndpoint", awsapi.Params{"VpcEndpointId": ep.VpcEndpointID, "AddRouteTableId.1": "rtb-12345678"}, nil)
+	wantVpceErr(t, err, "InvalidParameter")
+
+	type xmlUnsuccessful struct {
+		Code       string `xml:"error>code"`
+		Message    string `xml:"error>message"`
+		ResourceID string `xml:"resourceId"`
+	}
+	var deleted struct {
+		Unsuccessful []xmlUnsuccessful `xml:"unsuccessful>item"`
+	}
+	c.must("DeleteVpcEndpoints", awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID, "VpcEndpointId.2": "vpce-0123456789abcdef0"}, &deleted)
+	wantUnsuccessful := []xmlUnsuccessful{{
+		Code: "InvalidVpcEndpoint.NotFound", Message: "The VpcEndpoint Id 'vpce-0123456789abcdef0' does not exist", ResourceID: "vpce-0123456789abcdef0",
+	}}
+	if diff := cmp.Diff(wantUnsuccessful, deleted.Unsuccessful); diff != "" {
+		t.Errorf("DeleteVpcEndpoints mismatch (-want +got):\n%s", diff)
+	}
+	described.Endpoints = nil
+	c.must("DescribeVpcEndpoints", awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID}, &described)
+	if got := described.Endpoints[0].State; got != "deleting" {
+		t.Errorf("state after DeleteVpcEndpoints = %q, want deleting", got)
+	}
+
+	// Nothing failed: an empty unsuccessful list.
+	resp, err = c.h.Handle(t.Context(), &awsapi.Request{
+		Service: "ec2", Action: "DeleteVpcEndpoints", Region: "us-east-1", RequestID: "req-3",
+		Params: awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID}, Caller: awsapi.Caller{AccountID: vpceTestConsumer, AccessKeyID: "test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ = resp.MarshalResponse("req-3"); !strings.Contains(string(body), "<unsuccessful/>") {
+		t.Errorf("DeleteVpcEndpoints body lacks <unsuccessful/>:\n%s", body)
+	}
+}
+
+func TestVpcEndpointActionErrors(t *testing.T) {
+	e := newVpceHandlerEnv(t)
+	tests := []struct {
+		name   string
+		action string
+		params awsapi.Params
+		code   string
+	}{
+		{"no vpc", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]}, "MissingParameter"},
+		{"gateway default with subnets", "CreateVpcEndpoint", awsapi.Params{"VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]}, "InvalidParameter"},
+		{"unknown service", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": "com.amazonaws.us-east-1.s3", "SubnetId.1": e.subnets[0]}, "InvalidServiceName"},
+		{"malformed subnet", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": "subnet"}, "InvalidSubnetId.Malformed"},
+		{"bad policy", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "PolicyDocument": "{"}, "InvalidPolicyDocument"},
+		{"dualstack", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "IpAddressType": "dualstack"}, "InvalidParameter"},
+		{"ipv6 records", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "DnsOptions.DnsRecordIpType": "ipv6"}, "InvalidParameter"},
+		{"ipv6 address", "CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetConfiguration.1.SubnetId": e.subnets[0], "SubnetConfiguration.1.Ipv6": "2001:db8::5"}, "InvalidParameter"},
+		{"unknown filter", "DescribeVpcEndpoints", awsapi.Params{"Filter.1.Name": "bogus", "Filter.1.Value.1": "x"}, "InvalidParameterValue"},
+		{"malformed id", "DescribeVpcEndpoints", awsapi.Params{"VpcEndpointId.1": "vpce-nope"}, "InvalidVpcEndpointId.Malformed"},
+		{"modify unknown", "ModifyVpcEndpoint", awsapi.Params{"VpcEndpointId": "vpce-0123456789abcdef0"}, "InvalidVpcEndpointId.NotFound"},
+		{"services filter", "DescribeVpcEndpointServices", awsapi.Params{"Filter.1.Name": "bogus", "Filter.1.Value.1": "x"}, "InvalidParameterValue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantVpceErr(t, e.consumer.call(tt.action, tt.params, nil), tt.code)
+		})
+	}
+
+	// Another account cannot use the consumer's VPC.
+	err := e.stranger.call("CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]}, nil)
+	wantVpceErr(t, err, "InvalidVpcID.NotFound")
+
+	// DryRun answers 412.
+	err = e.consumer.call("CreateVpcEndpoint", awsapi.Params{
+		"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "DryRun": "true",
+	}, nil)
+	var ae *awsapi.Error
+	if !errors.As(err, &ae) || ae.Code != "DryRunOperation" || ae.HTTPStatus() != 412 {
+		t.Errorf("DryRun: %v, want DryRunOperation (412)", err)
+	}
+
+	// The ClientToken comes back, and a retry returns the same endpoint.
+	params := awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "ClientToken": "tok"}
+	var first, second struct {
+		ClientToken string `xml:"clientToken"`
+		ID          string `xml:"vpcEndpoint>vpcEndpointId"`
+	}
+	e.consumer.must("CreateVpcEndpoint", params, &first)
+	e.consumer.must("CreateVpcEndpoint", params, &second)
+	if first.ClientToken != "tok" || first.ID == "" || first != second {
+		t.Errorf("ClientToken retry: %+v then %+v", first, second)
+	}
+}
+
+// TestVpcEndpointXMLShape decodes the CreateVpcEndpoint response with the
+// element paths of the reference's worked example, to catch a renamed
+// element.
+func TestVpcEndpointXMLShape(t *testing.T) {
+	e := newVpceHandlerEnv(t)
+	resp, err := e.consumer.h.Handle(t.Context(), &awsapi.Request{
+		Service: "ec2", Action: "CreateVpcEndpoint", Region: "us-east-1", RequestID: "req-1",
+		Params: awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]},
+		Caller: awsapi.Caller{AccountID: vpceTestConsumer, AccessKeyID: "test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := resp.MarshalResponse("req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`<CreateVpcEndpointResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-1</requestId><vpcEndpoint>`,
+		"<vpcEndpointType>Interface</vpcEndpointType>",
+		"<routeTableIdSet/>",
+		"<groupSet><item><groupId>",
+		"<groupName>default</groupName>",
+		"<dnsOptions><dnsRecordIpType>ipv4</dnsRecordIpType></dnsOptions>",
+		"<privateDnsEnabled>false</privateDnsEnabled>",
+		"<requesterManaged>false</requesterManaged>",
+		"<dnsEntrySet><item><dnsName>vpce-",
+		"<hostedZoneId>Z7HUB22UULQXV</hostedZoneId>",
+		"<tagSet/>",
+		"<ownerId>" + vpceTestConsumer + "</ownerId>",
+	} {
+		if !strings.Contains(string(body), s) {
+			t.Errorf("CreateVpcEndpoint body lacks %s:\n%s", s, body)
+		}
+	}
+}
