@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/privlink/privlink/internal/config"
 	"github.com/privlink/privlink/internal/daemon"
+	"github.com/privlink/privlink/internal/demo"
 	"github.com/privlink/privlink/internal/model"
 )
 
@@ -26,6 +26,8 @@ type env struct {
 	// namespace names an instance's network namespace;
 	// model.NamespaceName outside tests.
 	namespace func(instanceID string) string
+	// runDemo plays the demo; demo.Run outside tests.
+	runDemo func(ctx context.Context, cfg demo.Config) error
 }
 
 // New returns the root command. It reads stdin only for exec, writes
@@ -42,6 +44,7 @@ func New(stdout, stderr io.Writer) *cobra.Command {
 		},
 		exit:      os.Exit,
 		namespace: model.NamespaceName,
+		runDemo:   demo.Run,
 	})
 }
 
@@ -62,20 +65,9 @@ func newRoot(e env) *cobra.Command {
 		newAccountsCmd(e),
 		newStatusCmd(e),
 		newConsoleOutputCmd(e),
-		newDemoCmd(),
+		newDemoCmd(e),
 		newExecCmd(e),
 		newNetnsExecCmd(e),
 	)
 	return root
-}
-
-func newDemoCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "demo",
-		Short: "Run a PrivateLink demo end to end (not built yet)",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("demo: not built yet (needs instances and endpoints, issues 3–5)")
-		},
-	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/privlink/privlink/internal/admin"
 	"github.com/privlink/privlink/internal/config"
+	"github.com/privlink/privlink/internal/demo"
 	"github.com/privlink/privlink/internal/model"
 )
 
@@ -90,6 +91,9 @@ func run(t *testing.T, e env, args ...string) (string, error) {
 	}
 	if e.namespace == nil {
 		e.namespace = model.NamespaceName
+	}
+	if e.runDemo == nil {
+		e.runDemo = func(context.Context, demo.Config) error { return errors.New("no demo in this test") }
 	}
 	root := newRoot(e)
 	root.SetArgs(args)
@@ -278,7 +282,6 @@ func TestClientErrors(t *testing.T) {
 		{[]string{"accounts", "list", "--data-dir", dir}, notRunning},
 		{[]string{"status", "--data-dir", dir}, notRunning},
 		{[]string{"accounts", "list", "--data-dir", dir, "--output", "yaml"}, `--output "yaml": want text or json`},
-		{[]string{"demo"}, "demo: not built yet (needs instances and endpoints, issues 3–5)"},
 		{[]string{"exec", "i-0123", "--", "true"}, `exec: "i-0123" is not an instance id (i- and 8 or 17 hex digits)`},
 		{[]string{"exec", "vpc-01234567", "--", "true"}, `exec: "vpc-01234567" is not an instance id (i- and 8 or 17 hex digits)`},
 		{[]string{"exec", "i-0123456789abcdef0"}, "exec: no command to run: privlink exec i-0123456789abcdef0 -- COMMAND [ARG...]"},
@@ -316,9 +319,11 @@ func TestServerConfig(t *testing.T) {
 		},
 		{
 			name: "flags",
-			args: []string{"--listen", "0.0.0.0:4567", "--data-dir", "/srv/plk", "--region", "us-west-2", "--zones", "a,us-west-2c", "--log-level", "debug", "--log-format", "json"},
+			args: []string{"--listen", "0.0.0.0:4567", "--data-dir", "/srv/plk", "--region", "us-west-2", "--zones", "a,us-west-2c", "--log-level", "debug", "--log-format", "json",
+				"--verification-resolver", "10.0.0.2:53"},
 			want: func() config.Config {
-				return config.Config{Listen: "0.0.0.0:4567", DataDir: "/srv/plk", Region: "us-west-2", Zones: []string{"a", "us-west-2c"}, LogLevel: "debug", LogFormat: "json"}
+				return config.Config{Listen: "0.0.0.0:4567", DataDir: "/srv/plk", Region: "us-west-2", Zones: []string{"a", "us-west-2c"}, LogLevel: "debug", LogFormat: "json",
+					VerificationResolver: "10.0.0.2:53"}
 			},
 		},
 		{
@@ -341,6 +346,7 @@ func TestServerConfig(t *testing.T) {
 		},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: `config: log level "loud"`},
 		{name: "bad zone", args: []string{"--zones", "us-west-2a"}, wantErr: "config: zone"},
+		{name: "bad verification resolver", args: []string{"--verification-resolver", "10.0.0.2"}, wantErr: `config: verification resolver "10.0.0.2"`},
 		{name: "missing file", args: []string{"--config", filepath.Join(dir, "nope.json")}, wantErr: "load config"},
 		{name: "argument", args: []string{"extra"}, wantErr: `unknown command "extra"`},
 	}
