@@ -193,9 +193,11 @@ type Controller struct {
 	healthKick    chan struct{}
 	checkTargets  map[string]checkTarget
 
-	// plMetrics exports the endpoints' traffic; only the Run goroutine
-	// touches it.
-	plMetrics *privateLinkMetrics
+	// plMetrics exports the endpoints' traffic; lastHosted holds the host
+	// namespaces of the last pass whose data-plane Set succeeded. Only
+	// the Run goroutine touches them.
+	plMetrics  *privateLinkMetrics
+	lastHosted map[string]bool
 
 	passes   *metrics.Counter
 	failures *metrics.Counter
@@ -553,11 +555,21 @@ func (c *Controller) purgeTerminated(ctx context.Context) {
 // reports whether the pass's data-plane Set succeeded: only then do the
 // nodes' namespaces exist.
 func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.NetworkSnapshot, d *desired, kernelOK bool) []error {
+	// The namespaces that are up: those of this pass if its data-plane
+	// Set succeeded; otherwise those of the last pass that succeeded
+	// that this pass still wants. A failing data plane must not reset
+	// the flows of namespaces that are fine, nor keep serving what was
+	// removed (a rejected endpoint stops listening either way).
 	hosted := make(map[string]bool, len(d.cfg.Hosts))
 	for _, h := range d.cfg.Hosts {
-		hosted[h.Namespace] = true
+		if kernelOK || c.lastHosted[h.Namespace] {
+			hosted[h.Namespace] = true
+		}
 	}
-	e := buildELB(c.prefix, c.region, time.Now(), snap, kernelOK, func(eniID string) bool { return kernelOK && hosted[c.prefix+eniID] })
+	if kernelOK {
+		c.lastHosted = hosted
+	}
+	e := buildELB(c.prefix, c.region, time.Now(), snap, kernelOK, func(eniID string) bool { return hosted[c.prefix+eniID] })
 	addNames(&d.dns, c.prefix, c.region, e.names)
 	var errs []error
 	if c.checker != nil {

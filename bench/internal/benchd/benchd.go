@@ -1,13 +1,14 @@
 // Package benchd runs a privlink daemon for a benchmark program: it builds
 // the binary if asked, starts `privlink server` on a free 127.0.0.1 port with
-// a data dir of its own, and gives an aws-sdk-go-v2 EC2 client for it. The
-// resources a benchmark creates through its helpers (VPCs, subnets, security
-// groups, instances) are undone by Close in reverse order, also after an
-// error; Close then stops the daemon and removes any namespace of those
-// resources that is still there, with the processes inside it.
+// a data dir of its own, and gives aws-sdk-go-v2 EC2 and ELBv2 clients for
+// it. The resources a benchmark creates through its helpers (VPCs, subnets,
+// security groups, instances, load balancers, target groups, listeners) are
+// undone by Close in reverse order, also after an error; Close then stops
+// the daemon and removes any namespace of those resources that is still
+// there, with the processes inside it.
 //
-// It is for programs under bench/ only. It imports the EC2 service client, so
-// nothing that ends up in the daemon binary may import it.
+// It is for programs under bench/ only. It imports the EC2 and ELBv2 service
+// clients, so nothing that ends up in the daemon binary may import it.
 package benchd
 
 import (
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"golang.org/x/sys/unix"
 
 	"github.com/privlink/privlink/bench/internal/report"
@@ -68,6 +70,7 @@ type Daemon struct {
 	mu         sync.Mutex
 	undo       []undoStep
 	namespaces []string
+	elb        *elasticloadbalancingv2.Client
 }
 
 type undoStep struct {
@@ -142,6 +145,9 @@ func (d *Daemon) waitHealthy(ctx context.Context) error {
 		}
 	}
 }
+
+// PID returns the daemon's process id.
+func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 
 // LogTail returns the last n lines of the daemon's log.
 func (d *Daemon) LogTail(n int) string {
