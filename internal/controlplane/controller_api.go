@@ -197,6 +197,9 @@ func (s *Service) AdvanceInstances(ctx context.Context, p InstanceProgress) erro
 				if err := s.releaseInstanceENI(tx, i); err != nil {
 					return false, err
 				}
+				if err := deregisterInstance(tx, i); err != nil {
+					return false, err
+				}
 				i.State = model.InstanceTerminated
 				i.TerminatedAt = now
 				i.ForceStop = false

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/privlink/privlink/internal/model"
@@ -132,6 +133,31 @@ func (s *Service) RecordTargetHealth(ctx context.Context, updates []TargetHealth
 	})
 	if err != nil {
 		return fmt.Errorf("record target health: %w", err)
+	}
+	return nil
+}
+
+// deregisterInstance removes a terminated instance from every target group
+// of its account, as AWS deregisters terminated instances: there is nothing
+// left to drain.
+func deregisterInstance(tx store.Tx, i *model.Instance) error {
+	groups, err := listTargetGroups(tx, i.OwnerID)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		kept := slices.DeleteFunc(slices.Clone(g.Targets), func(t model.Target) bool { return t.ID == i.ID })
+		if len(kept) == len(g.Targets) {
+			continue
+		}
+		g.Targets = kept
+		r, ok := model.ParseELBARN(g.ARN)
+		if !ok {
+			return fmt.Errorf("target group %s: malformed stored ARN", g.ARN)
+		}
+		if err := putRecord(tx, targetGroupKey(i.OwnerID, r.ID), g); err != nil {
+			return err
+		}
 	}
 	return nil
 }

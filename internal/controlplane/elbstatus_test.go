@@ -79,3 +79,26 @@ func TestRecordTargetHealth(t *testing.T) {
 		t.Error("a report for a deleted group created its health set")
 	}
 }
+
+func TestTerminationDeregistersTargets(t *testing.T) {
+	s, st, _ := newInstanceTestService(t, nil)
+	vpc := mustVpc(t, s, netAcctA, "10.0.0.0/16")
+	sn := mustSubnet(t, s, netAcctA, vpc.ID, "10.0.1.0/24")
+	ids := instanceIDs(mustRun(t, s, netAcctA, runIn(sn.ID, func(in *RunInstancesInput) { in.MinCount, in.MaxCount = count(2), count(2) })))
+	const tgID = "00000000000000aa"
+	arn := model.TargetGroupARN("us-east-1", netAcctA, "tg", tgID)
+	putTestRecords(t, st, map[string]any{
+		targetGroupKey(netAcctA, tgID): model.TargetGroup{ARN: arn, Targets: []model.Target{
+			{ID: ids[0], Port: 80}, {ID: ids[1], Port: 80}, {ID: ids[0], Port: 8080},
+		}},
+	})
+	mustAdvance(t, s, InstanceProgress{Running: refs(netAcctA, ids...)})
+	if _, err := s.TerminateInstances(t.Context(), netAcctA, TerminateInstancesInput{InstanceIDs: ids[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	mustAdvance(t, s, InstanceProgress{Terminated: refs(netAcctA, ids[0])})
+	tg, _ := getTestRecord[model.TargetGroup](t, st, targetGroupKey(netAcctA, tgID))
+	if len(tg.Targets) != 1 || tg.Targets[0].ID != ids[1] {
+		t.Errorf("targets after terminating %s: %+v, want only %s", ids[0], tg.Targets, ids[1])
+	}
+}
