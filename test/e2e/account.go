@@ -123,13 +123,19 @@ func (e *Env) Client(accessKeyID, secret string) *ec2.Client {
 }
 
 // trackCreatedVpcs records the id of every VPC a CreateVpc call returns,
-// and of every instance a RunInstances call returns.
+// of every instance a RunInstances call returns, and of every network
+// interface of an endpoint a CreateVpcEndpoint call returns.
 func (e *Env) trackCreatedVpcs(st *middleware.Stack) error {
 	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("e2eTrackVpcs",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			out, md, err := next.HandleInitialize(ctx, in)
 			if o, ok := out.Result.(*ec2.CreateVpcOutput); ok && o.Vpc != nil && o.Vpc.VpcId != nil {
 				e.TrackVpc(*o.Vpc.VpcId)
+			}
+			if o, ok := out.Result.(*ec2.CreateVpcEndpointOutput); ok && o.VpcEndpoint != nil {
+				for _, id := range o.VpcEndpoint.NetworkInterfaceIds {
+					e.TrackEndpointENI(id)
+				}
 			}
 			if o, ok := out.Result.(*ec2.RunInstancesOutput); ok {
 				for _, i := range o.Instances {

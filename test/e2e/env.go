@@ -122,8 +122,21 @@ type Env struct {
 	vpcIDs   map[string]bool // every VPC id seen created, for the last-resort sweep
 	accounts map[string]*Account
 
-	instanceIDs map[string]bool // every instance id seen launched, for the same sweep (under mu)
-	nodeENIs    map[string]bool // every load balancer node ENI seen, for the same sweep (under mu)
+	instanceIDs  map[string]bool // every instance id seen launched, for the same sweep (under mu)
+	nodeENIs     map[string]bool // every load balancer node ENI seen, for the same sweep (under mu)
+	endpointENIs map[string]bool // every VPC endpoint ENI seen, for the same sweep (under mu)
+
+	verificationResolver string // --verification-resolver, "" for none
+}
+
+// Option changes how New starts the daemon.
+type Option func(*Env)
+
+// WithVerificationResolver starts the daemon with --verification-resolver
+// addr (host:port): the DNS server that private DNS name verification
+// asks for TXT records.
+func WithVerificationResolver(addr string) Option {
+	return func(e *Env) { e.verificationResolver = addr }
 }
 
 // proc is one run of `privlink server`.
@@ -144,11 +157,13 @@ func (p *proc) exited() bool {
 
 // New starts a privlink daemon for t on a free 127.0.0.1 port with a fresh
 // data dir and zones a, b and c, and waits until /healthz answers 200. When t
-// ends it deletes, through the API, every VPC of every account it handed
-// out, stops the daemon (SIGTERM, then SIGKILL), removes any plk-<vpc-id>
-// namespace of a VPC it saw created, and on failure copies the daemon's log
-// into the test log.
-func New(t *testing.T) *Env {
+// ends it deletes, through the API, every VPC endpoint of every account it
+// handed out (and waits until they are gone), then every endpoint service,
+// then every VPC with what is in it; it stops the daemon (SIGTERM, then
+// SIGKILL), removes any plk-<vpc-id> namespace of a VPC it saw created, and
+// on failure copies the daemon's log into the test log. Options change how
+// the daemon is started (each start).
+func New(t *testing.T, opts ...Option) *Env {
 	t.Helper()
 	testenv.RequirePrivileged(t)
 	e := &Env{
@@ -159,6 +174,9 @@ func New(t *testing.T) *Env {
 		http:     &http.Client{Timeout: 30 * time.Second},
 		vpcIDs:   map[string]bool{},
 		accounts: map[string]*Account{},
+	}
+	for _, o := range opts {
+		o(e)
 	}
 	e.dataDir = filepath.Join(e.dir, "data")
 	e.logPath = filepath.Join(e.dir, "daemon.log")
@@ -199,6 +217,9 @@ func (e *Env) Start(t testing.TB) {
 	}
 	defer logf.Close()
 	args := []string{"server", "--listen", e.addr, "--data-dir", e.dataDir, "--region", Region, "--zones", "a,b,c"}
+	if e.verificationResolver != "" {
+		args = append(args, "--verification-resolver", e.verificationResolver)
+	}
 	fmt.Fprintf(logf, "=== e2e: %s %s\n", e.bin, strings.Join(args, " "))
 	cmd := exec.Command(e.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -378,6 +399,19 @@ func (e *Env) cleanup() {
 			accts = append(accts, a)
 		}
 		e.mu.Unlock()
+		// Endpoints first, of every account, then endpoint services: a
+		// consumer's endpoint keeps its provider's service, and a service
+		// its load balancers, in place.
+		for _, a := range accts {
+			if err := a.deleteEndpoints(ctx); err != nil {
+				t.Logf("cleanup: account %s: %v", a.Name, err)
+			}
+		}
+		for _, a := range accts {
+			if err := a.deleteEndpointServices(ctx); err != nil {
+				t.Logf("cleanup: account %s: %v", a.Name, err)
+			}
+		}
 		var deleted []string
 		for _, a := range accts {
 			ids, err := a.deleteAll(ctx)
@@ -389,7 +423,7 @@ func (e *Env) cleanup() {
 				t.Logf("cleanup: account %s: %v", a.Name, err)
 			}
 		}
-		nodes := e.trackedNodeENIs()
+		nodes := append(e.trackedNodeENIs(), e.trackedEndpointENIs()...)
 		if len(deleted) > 0 || len(nodes) > 0 {
 			err := pollUntil(ctx, nsGoneTimeout, func() error {
 				for _, id := range deleted {
@@ -399,7 +433,7 @@ func (e *Env) cleanup() {
 				}
 				for _, id := range nodes {
 					if HasNamespace(NodeNamespace(id)) {
-						return fmt.Errorf("load balancer node namespace %s still exists", NodeNamespace(id))
+						return fmt.Errorf("ENI namespace %s still exists", NodeNamespace(id))
 					}
 				}
 				return nil
@@ -415,6 +449,7 @@ func (e *Env) cleanup() {
 	}
 	e.sweepInstances(t)
 	e.sweepNodes(t)
+	e.sweepEndpointENIs(t)
 	for _, id := range e.trackedVpcs() {
 		name := NamespaceName(id)
 		if !HasNamespace(name) {

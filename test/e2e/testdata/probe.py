@@ -7,7 +7,9 @@ exit status means the probe itself broke, not that the network said no.
                                       server sends until it closes or TIMEOUT passes
   probe.py ping TIMEOUT HOST...       one ICMP echo to each target at once
   probe.py dns SERVER TYPE NAME       one query (TYPE A or PTR, recursion desired)
-                                      straight to SERVER:53, as `dig @SERVER` does
+                                      straight to SERVER:53, as `dig @SERVER` does;
+                                      answers are addresses, and names (ending in a
+                                      dot) for CNAME and PTR records
   probe.py getaddr NAME               socket.gethostbyname, through resolv.conf
   probe.py getname ADDR               socket.gethostbyaddr, through resolv.conf
   probe.py resolvconf                 the nameservers of /etc/resolv.conf
@@ -192,7 +194,7 @@ def dns(server, qtype, name):
         rdata = msg[off : off + rdlen]
         if typ == 1 and rdlen == 4:
             answers.append(socket.inet_ntoa(rdata))
-        elif typ == 12:
+        elif typ in (5, 12):  # CNAME, PTR: the name, with its final dot
             answers.append(decode_name(msg, off)[0])
         off += rdlen
     out({
