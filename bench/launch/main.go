@@ -39,10 +39,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -162,11 +160,11 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	userData := fmt.Sprintf("#!/bin/sh\nexec %s %d\n", listener, port)
 	loadBefore := report.LoadAvg()
 	var samples []sample
-	var passes0 passStats
+	var passes0 benchd.Passes
 	for i := range o.warmup + o.n {
 		timed := i >= o.warmup
 		if i == o.warmup {
-			passes0 = readPasses(d.URL)
+			passes0 = d.Passes()
 		}
 		in := benchd.Instance{SubnetID: subnet, GroupID: sg, UserData: userData}
 		if o.distinct {
@@ -192,7 +190,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 		case <-time.After(o.gap):
 		}
 	}
-	passes := readPasses(d.URL).minus(passes0)
+	passes := d.Passes().Minus(passes0)
 	section := render(o, argv, d.Version, samples, passes, loadBefore, report.LoadAvg())
 	fmt.Print(section)
 	if o.out == "" || o.out == "-" {
@@ -412,51 +410,12 @@ func consoleOf(d *benchd.Daemon, id string) string {
 	return string(b)
 }
 
-// passStats is the controller's reconcile pass histogram's count and sum.
-type passStats struct {
-	count float64
-	sum   float64 // seconds
-}
-
-func (p passStats) minus(q passStats) passStats {
-	return passStats{p.count - q.count, p.sum - q.sum}
-}
-
-// readPasses reads the reconcile pass count and total duration from the
-// daemon's /metrics; zero if it cannot.
-func readPasses(url string) passStats {
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		return passStats{}
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var p passStats
-	for line := range strings.SplitSeq(string(b), "\n") {
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "privlink_reconcile_duration_seconds_count":
-			p.count = v
-		case "privlink_reconcile_duration_seconds_sum":
-			p.sum = v
-		}
-	}
-	return p
-}
-
 const (
 	beginMarker = "<!-- launch:begin (written by bench/launch; edits here are overwritten) -->"
 	endMarker   = "<!-- launch:end -->"
 )
 
-func render(o options, argv []string, plVersion string, samples []sample, passes passStats, loadBefore, loadAfter string) string {
+func render(o options, argv []string, plVersion string, samples []sample, passes benchd.Passes, loadBefore, loadAfter string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	col := func(f func(sample) time.Duration) []time.Duration {
@@ -501,9 +460,9 @@ func render(o options, argv []string, plVersion string, samples []sample, passes
 		ds := col(st.f)
 		w("| %s | %s | %s |\n", st.name, ms(report.Percentile(ds, 0.5)), ms(report.Percentile(ds, 0.9)))
 	}
-	if passes.count > 0 {
+	if passes.Count > 0 {
 		w("\nController during the timed launches (daemon /metrics): %.0f reconcile passes, %.1f per launch, mean pass %s.\n",
-			passes.count, passes.count/float64(len(samples)), ms(time.Duration(passes.sum/passes.count*float64(time.Second))))
+			passes.Count, passes.Count/float64(len(samples)), ms(passes.Mean()))
 	}
 	all := make([]string, len(samples))
 	for i, s := range samples {

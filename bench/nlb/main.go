@@ -43,30 +43,25 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/privlink/privlink/bench/internal/benchd"
+	"github.com/privlink/privlink/bench/internal/haproxy"
+	"github.com/privlink/privlink/bench/internal/proc"
+	"github.com/privlink/privlink/bench/internal/proxycmp"
 	"github.com/privlink/privlink/bench/internal/report"
+	"github.com/privlink/privlink/bench/internal/tcpload"
 )
 
 type options struct {
@@ -76,7 +71,7 @@ type options struct {
 	workers   int
 	idle      int
 	runs      int
-	splits    []split
+	splits    []proxycmp.Split
 	variants  string
 	haproxyIn string
 	haproxy   string
@@ -88,9 +83,9 @@ func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "serve":
-			os.Exit(serveMain(os.Args[2:]))
+			os.Exit(tcpload.ServeMain(os.Args[2:]))
 		case "load":
-			os.Exit(loadMain(os.Args[2:]))
+			os.Exit(tcpload.LoadMain(os.Args[2:]))
 		}
 	}
 	var o options
@@ -109,7 +104,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	var err error
-	if o.splits, err = parseSplits(*splits); err != nil {
+	if o.splits, err = proxycmp.ParseSplits(*splits); err != nil {
 		log.Fatalf("-splits: %v", err)
 	}
 
@@ -165,7 +160,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 			return fmt.Errorf("haproxy not found (%w): install it with `apt-get install -y haproxy`, or leave it out with -variants direct,nlb", err)
 		}
 		o.haproxy = path
-		haproxyVersion, _, _ = strings.Cut(report.Output(path, "-v"), "\n")
+		haproxyVersion = haproxy.Version(path)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -187,30 +182,37 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, d.Close()) }()
-	if err := pin(d.PID(), o.splits[0].proxy); err != nil {
-		return fmt.Errorf("pin the daemon to CPU %d: %w", o.splits[0].proxy, err)
+	if err := proc.Pin(d.PID(), o.splits[0].Proxy); err != nil {
+		return fmt.Errorf("pin the daemon to CPU %d: %w", o.splits[0].Proxy, err)
 	}
 
 	env, err := setupInstances(ctx, d, want["haproxy"] && o.haproxyIn == "instance")
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, exe, env.serverNS, o, tmp)
+	srv, err := tcpload.StartServer(ctx, exe, env.serverNS, o.splits[0].Server, serverPort, o.size, tmp)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	if want["nlb"] {
-		if err := setupNLB(ctx, d, env); err != nil {
+		t0 := time.Now()
+		nlb, err := d.CreateNLB(ctx, benchd.NLBSpec{
+			Name: "nlb-bench", VpcID: env.vpc, SubnetID: env.subnet, NodeIP: nodeIP,
+			Port: nlbPort, TargetPort: serverPort, Targets: []string{env.serverID},
+		})
+		if err != nil {
 			return err
 		}
+		env.nodeNS = nlb.NodeNS
+		log.Printf("NLB %s active, node %s %s, target healthy (%.1fs)", nlb.ARN, nlb.NodeENI, nodeIP, time.Since(t0).Seconds())
 	}
 
-	var variants []*variant
+	var variants []*proxycmp.Variant
 	if want["direct"] {
-		variants = append(variants, &variant{
-			name: "direct", addr: fmt.Sprintf("%s:%d", serverIP, serverPort),
-			desc: fmt.Sprintf("client %s → server %s:%d, same subnet (veth, bridge, veth; the instances' security groups)", clientIP, serverIP, serverPort),
+		variants = append(variants, &proxycmp.Variant{
+			Name: "direct", ClientNS: env.clientNS, Addr: fmt.Sprintf("%s:%d", serverIP, serverPort),
+			Desc: fmt.Sprintf("client %s → server %s:%d, same subnet (veth, bridge, veth; the instances' security groups)", clientIP, serverIP, serverPort),
 		})
 	}
 	if want["haproxy"] {
@@ -224,44 +226,42 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 		if err != nil {
 			return err
 		}
-		defer hp.stop()
-		variants = append(variants, &variant{
-			name: "HAProxy", addr: fmt.Sprintf("%s:%d", ip, haproxyPort), pid: hp.pid(),
-			desc: fmt.Sprintf("client → %s:%d, %s (mode tcp, nbthread 1, option splice-auto, no health checks) %s → server %s:%d",
+		defer hp.Stop()
+		variants = append(variants, &proxycmp.Variant{
+			Name: "HAProxy", ClientNS: env.clientNS, Addr: fmt.Sprintf("%s:%d", ip, haproxyPort), PID: hp.PID(),
+			Desc: fmt.Sprintf("client → %s:%d, %s (mode tcp, nbthread 1, option splice-auto, no health checks) %s → server %s:%d",
 				ip, haproxyPort, haproxyVersion, where, serverIP, serverPort),
 		})
 	}
 	if want["nlb"] {
-		variants = append(variants, &variant{
-			name: "privlink NLB", addr: fmt.Sprintf("%s:%d", nodeIP, nlbPort), pid: d.PID(), nlb: true,
-			desc: fmt.Sprintf("client → NLB node %s:%d (internal, one node, no security groups; listener TCP %d → target group TCP %d, instance target) → server %s:%d; the forwarder in the daemon proxies from the node's namespace %s",
+		variants = append(variants, &proxycmp.Variant{
+			Name: "privlink NLB", ClientNS: env.clientNS, Addr: fmt.Sprintf("%s:%d", nodeIP, nlbPort), PID: d.PID(),
+			Desc: fmt.Sprintf("client → NLB node %s:%d (internal, one node, no security groups; listener TCP %d → target group TCP %d, instance target) → server %s:%d; the forwarder in the daemon proxies from the node's namespace %s",
 				nodeIP, nlbPort, nlbPort, serverPort, serverIP, serverPort, env.nodeNS),
 		})
 	}
 	for _, v := range variants {
-		log.Printf("%s: %s", v.name, v.desc)
+		log.Printf("%s: %s", v.Name, v.Desc)
 	}
 	// Let the daemon's runtime see its single CPU (sysmon rereads the
 	// affinity about once a second) and check every path end to end.
 	time.Sleep(2 * time.Second)
-	for _, v := range variants {
-		if _, _, err := runLoad(ctx, exe, env.clientNS, o.splits[0].client, v, "-mode", "rr", "-addr", v.addr, "-n", "200", "-size", strconv.Itoa(o.size)); err != nil {
-			return fmt.Errorf("%s: first check of the path: %w", v.name, err)
-		}
+	if err := proxycmp.Check(ctx, exe, o.splits[0].Client, o.tests(), variants); err != nil {
+		return err
 	}
 
 	loadBefore := report.LoadAvg()
-	res := make([]map[string][]sample, len(o.splits))
+	res := make([]map[string][]proxycmp.Sample, len(o.splits))
 	for r := range o.runs {
 		for i, sp := range o.splits {
 			if res[i] == nil {
-				res[i] = map[string][]sample{}
+				res[i] = map[string][]proxycmp.Sample{}
 			}
-			if err := place(sp, d.PID(), srv, variants); err != nil {
+			if err := proxycmp.Place(sp, d.PID(), srv.PID(), variants); err != nil {
 				return err
 			}
 			order := slices.Concat(variants[r%len(variants):], variants[:r%len(variants)])
-			got, err := measure(ctx, exe, env.clientNS, o, sp, order, fmt.Sprintf("run %d/%d, %s", r+1, o.runs, sp))
+			got, err := proxycmp.Measure(ctx, exe, o.tests(), sp, order, fmt.Sprintf("run %d/%d, %s", r+1, o.runs, sp))
 			if err != nil {
 				return err
 			}
@@ -274,7 +274,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	var mem *memResult
 	if want["nlb"] && o.idle > 0 {
 		log.Printf("memory: %d idle connections through the NLB", o.idle)
-		if mem, err = memoryTest(ctx, exe, env.clientNS, o.splits[len(o.splits)-1].client, o.idle, d, srv); err != nil {
+		if mem, err = memoryTest(ctx, exe, env.clientNS, o.splits[len(o.splits)-1].Client, o.idle, d, srv); err != nil {
 			return fmt.Errorf("memory test: %w", err)
 		}
 		log.Printf("  %s", mem.summary())
@@ -291,247 +291,10 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	return nil
 }
 
-// split is a placement of the processes on the CPUs.
-type split struct{ proxy, server, client int }
-
-func (s split) String() string {
-	return fmt.Sprintf("proxy on CPU %d, server on CPU %d, load generator on CPU %d", s.proxy, s.server, s.client)
-}
-
-// parseSplits parses "P/S/C,P/S/C".
-func parseSplits(v string) ([]split, error) {
-	var out []split
-	ncpu := runtime.NumCPU()
-	for part := range strings.SplitSeq(v, ",") {
-		f := strings.Split(strings.TrimSpace(part), "/")
-		if len(f) != 3 {
-			return nil, fmt.Errorf("%q: want PROXY/SERVER/CLIENT", part)
-		}
-		var cpus [3]int
-		for i, x := range f {
-			n, err := strconv.Atoi(x)
-			if err != nil || n < 0 || n >= ncpu {
-				return nil, fmt.Errorf("%q: %q is not a CPU of this machine (0-%d)", part, x, ncpu-1)
-			}
-			cpus[i] = n
-		}
-		out = append(out, split{cpus[0], cpus[1], cpus[2]})
-	}
-	return out, nil
-}
-
-// place pins the daemon, the server and the proxies' processes for sp; the
-// load generator is pinned as it starts.
-func place(sp split, daemon int, server *child, variants []*variant) error {
-	pids := map[int]int{daemon: sp.proxy, server.pid(): sp.server}
-	for _, v := range variants {
-		if v.pid != 0 {
-			pids[v.pid] = sp.proxy
-		}
-	}
-	for pid, cpu := range pids {
-		if err := pin(pid, cpu); err != nil {
-			return fmt.Errorf("pin process %d to CPU %d: %w", pid, cpu, err)
-		}
-	}
-	return nil
-}
-
-// measure runs the three tests on every variant, in order, with split sp.
-func measure(ctx context.Context, exe, clientNS string, o options, sp split, order []*variant, label string) (map[string]*sample, error) {
-	samples := map[string]*sample{}
-	for _, v := range order {
-		samples[v.name] = &sample{}
-	}
-	for _, v := range order {
-		log.Printf("%s: %s: throughput, %v", label, v.name, o.duration)
-		lr, cpu, err := runLoad(ctx, exe, clientNS, sp.client, v, "-mode", "tput", "-addr", v.addr, "-duration", o.duration.String())
-		if err != nil {
-			return nil, fmt.Errorf("%s, %s: throughput: %w", label, v.name, err)
-		}
-		s := samples[v.name]
-		s.gbps, s.tputCPU = float64(lr.Bytes)*8/lr.Seconds/1e9, cpu
-		log.Printf("  %.2f Gbit/s; %s", s.gbps, cpu)
-		pause(ctx)
-	}
-	for _, v := range order {
-		log.Printf("%s: %s: connections per second, %d workers, %v", label, v.name, o.workers, o.duration)
-		lr, cpu, err := runLoad(ctx, exe, clientNS, sp.client, v, "-mode", "cps", "-addr", v.addr,
-			"-duration", o.duration.String(), "-workers", strconv.Itoa(o.workers), "-size", strconv.Itoa(o.size))
-		if err != nil {
-			return nil, fmt.Errorf("%s, %s: connections per second: %w", label, v.name, err)
-		}
-		s := samples[v.name]
-		s.cps, s.cpsErrors, s.cpsCPU = float64(lr.Conns)/lr.Seconds, lr.Errors, cpu
-		log.Printf("  %.0f conn/s (%d failed%s); %s", s.cps, lr.Errors, firstErr(lr.FirstErr), cpu)
-		pause(ctx)
-	}
-	for _, v := range order {
-		log.Printf("%s: %s: latency, %d round trips of %d bytes", label, v.name, o.n, o.size)
-		lr, _, err := runLoad(ctx, exe, clientNS, sp.client, v, "-mode", "rr", "-addr", v.addr, "-n", strconv.Itoa(o.n), "-size", strconv.Itoa(o.size))
-		if err != nil {
-			return nil, fmt.Errorf("%s, %s: latency: %w", label, v.name, err)
-		}
-		s := samples[v.name]
-		s.p50, s.p99 = lr.P50, lr.P99
-		log.Printf("  p50 %s  p99 %s", us(float64(lr.P50)), us(float64(lr.P99)))
-	}
-	return samples, nil
-}
-
-// pause lets the previous test's connections finish closing.
-func pause(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Second):
-	}
-}
-
-func firstErr(e string) string {
-	if e == "" {
-		return ""
-	}
-	return ", first: " + e
-}
-
-// variant is one path from the client to the server.
-type variant struct {
-	name string
-	addr string // what the client dials
-	desc string
-	pid  int  // the proxy's process, 0 for none
-	nlb  bool // the privlink NLB
-}
-
-// sample is one run's measurements of one variant.
-type sample struct {
-	gbps      float64
-	tputCPU   cpuUse
-	cps       float64
-	cpsErrors int64
-	cpsCPU    cpuUse
-	p50, p99  time.Duration
-}
-
-// nsCommand runs this binary with args in namespace ns, pinned to cpu.
-func nsCommand(ctx context.Context, exe, ns string, cpu int, args ...string) *exec.Cmd {
-	argv := append([]string{"netns", "exec", ns, "taskset", "-c", strconv.Itoa(cpu), exe}, args...)
-	cmd := exec.CommandContext(ctx, "ip", argv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	return cmd
-}
-
-// runLoad runs `nlb load args` in the client namespace and measures the
-// CPU used meanwhile.
-func runLoad(ctx context.Context, exe, ns string, cpu int, v *variant, args ...string) (loadResult, cpuUse, error) {
-	cmd := nsCommand(ctx, exe, ns, cpu, append([]string{"load"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	c0 := readCPUs(v.pid)
-	out, err := cmd.Output()
-	use := readCPUs(v.pid).since(c0)
-	if err != nil {
-		return loadResult{}, use, fmt.Errorf("%w\n%s", err, stderr.Bytes())
-	}
-	var r loadResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		return loadResult{}, use, fmt.Errorf("load's answer %q: %w", out, err)
-	}
-	return r, use, nil
-}
-
-// child is a long-running process of the bench.
-type child struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
-
-func (c *child) pid() int { return c.cmd.Process.Pid }
-
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the process: SIGTERM, then SIGKILL after 5 s.
-func (c *child) stop() {
-	if c.exited() {
-		return
-	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(5 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-func (c *child) tail() string {
-	b, _ := os.ReadFile(c.log)
-	return string(b)
-}
-
-// start starts cmd with its output in dir/name.log.
-func start(cmd *exec.Cmd, name, dir string) (*child, error) {
-	c := &child{name: name, cmd: cmd, done: make(chan struct{}), log: filepath.Join(dir, name+".log")}
-	f, err := os.Create(c.log)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if cmd.Stdout == nil {
-		cmd.Stdout = f
-	}
-	cmd.Stderr = f
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	go func() { cmd.Wait(); close(c.done) }()
-	return c, nil
-}
-
-// startServer starts `nlb serve` in the server's namespace and waits until
-// it listens.
-func startServer(ctx context.Context, exe, ns string, o options, dir string) (*child, error) {
-	cmd := nsCommand(ctx, exe, ns, o.splits[0].server, "serve", "-addr", fmt.Sprintf(":%d", serverPort), "-size", strconv.Itoa(o.size))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	c, err := start(cmd, "server", dir)
-	if err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if strings.TrimSpace(line) != "ready" {
-		c.stop()
-		return nil, fmt.Errorf("server did not start (%q, %v): %s", line, err, c.tail())
-	}
-	go io.Copy(io.Discard, stdout)
-	return c, nil
-}
-
-// startHAProxy writes the configuration and starts haproxy in the
-// foreground in namespace ns, pinned to the proxies' CPU.
-func startHAProxy(ctx context.Context, o options, ns, ip, dir string) (*child, error) {
-	cfg := fmt.Sprintf(`global
-    nbthread 1
-    maxconn 4096
-
-defaults
-    mode tcp
-    option splice-auto
-    timeout connect 5s
-    timeout client 5m
-    timeout server 5m
-
+// startHAProxy starts haproxy in namespace ns on ip:haproxyPort, pinned to
+// the proxies' CPU, forwarding to the server.
+func startHAProxy(ctx context.Context, o options, ns, ip, dir string) (*proc.Process, error) {
+	cfg := haproxy.Defaults + fmt.Sprintf(`
 frontend bench
     bind %s:%d
     default_backend server
@@ -539,122 +302,15 @@ frontend bench
 backend server
     server s1 %s:%d
 `, ip, haproxyPort, serverIP, serverPort)
-	path := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "taskset", "-c", strconv.Itoa(o.splits[0].proxy), o.haproxy, "-db", "-f", path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	c, err := start(cmd, "haproxy", dir)
+	p, err := haproxy.Start(ctx, o.haproxy, cfg, ns, o.splits[0].Proxy, dir)
 	if err != nil {
 		return nil, err
 	}
-	// haproxy binds before it daemonises nothing (-db): give it a moment
-	// and check it did not exit on its configuration.
-	time.Sleep(500 * time.Millisecond)
-	if c.exited() {
-		return nil, fmt.Errorf("haproxy exited: %s", c.tail())
-	}
-	log.Printf("haproxy (pid %d) in %s on %s:%d", c.pid(), ns, ip, haproxyPort)
-	return c, nil
+	log.Printf("haproxy (pid %d) in %s on %s:%d", p.PID(), ns, ip, haproxyPort)
+	return p, nil
 }
 
-// pin sets the CPU affinity of every thread of process pid to cpu; threads
-// it creates later inherit it.
-func pin(pid, cpu int) error {
-	var set unix.CPUSet
-	set.Set(cpu)
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("thread %d: %w", tid, err)
-		}
-	}
-	return nil
-}
-
-// cpuTimes are the per-CPU jiffies from /proc/stat and a process's.
-type cpuTimes struct {
-	at         time.Time
-	busy, all  []uint64
-	proc       uint64 // utime+stime of the proxy, ticks; 0 without one
-	hasProcess bool
-}
-
-func readCPUs(pid int) cpuTimes {
-	t := cpuTimes{at: time.Now()}
-	b, _ := os.ReadFile("/proc/stat")
-	for line := range strings.SplitSeq(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 9 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
-			continue
-		}
-		var busy, all uint64
-		for i, s := range f[1:] {
-			v, _ := strconv.ParseUint(s, 10, 64)
-			if i == 8 || i == 9 { // guest, guest_nice: inside user, nice
-				continue
-			}
-			all += v
-			if i != 3 && i != 4 { // idle, iowait
-				busy += v
-			}
-		}
-		t.busy, t.all = append(t.busy, busy), append(t.all, all)
-	}
-	if pid > 0 {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			// After the ")" that ends comm: state is field 3, utime 14, stime 15.
-			if i := bytes.LastIndexByte(b, ')'); i >= 0 {
-				f := strings.Fields(string(b[i+1:]))
-				if len(f) > 12 {
-					u, _ := strconv.ParseUint(f[11], 10, 64)
-					s, _ := strconv.ParseUint(f[12], 10, 64)
-					t.proc, t.hasProcess = u+s, true
-				}
-			}
-		}
-	}
-	return t
-}
-
-// cpuUse is the CPU used during a test: each CPU's busy share, and the
-// proxy process's CPU time as a share of one CPU (-1 without a proxy).
-type cpuUse struct {
-	perCPU []float64
-	proxy  float64
-}
-
-func (t cpuTimes) since(t0 cpuTimes) cpuUse {
-	u := cpuUse{proxy: -1}
-	for i := range min(len(t.busy), len(t0.busy)) {
-		if d := t.all[i] - t0.all[i]; d > 0 {
-			u.perCPU = append(u.perCPU, float64(t.busy[i]-t0.busy[i])/float64(d))
-		} else {
-			u.perCPU = append(u.perCPU, 0)
-		}
-	}
-	if t.hasProcess && t0.hasProcess {
-		const ticks = 100 // USER_HZ
-		u.proxy = float64(t.proc-t0.proc) / ticks / t.at.Sub(t0.at).Seconds()
-	}
-	return u
-}
-
-func (u cpuUse) String() string {
-	var parts []string
-	for i, x := range u.perCPU {
-		parts = append(parts, fmt.Sprintf("CPU%d %.0f%%", i, x*100))
-	}
-	if u.proxy >= 0 {
-		parts = append(parts, fmt.Sprintf("proxy process %.0f%% of a CPU", u.proxy*100))
-	}
-	return strings.Join(parts, ", ")
+// tests are the parameters of the three tests.
+func (o options) tests() proxycmp.Tests {
+	return proxycmp.Tests{Duration: o.duration, N: o.n, Size: o.size, Workers: o.workers}
 }

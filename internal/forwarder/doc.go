@@ -5,17 +5,27 @@
 // (namespace, source address) to a backend chosen by a flow hash among the
 // healthy backends, falling back to all of them when none is healthy. Its
 // configuration is an immutable Table, swapped atomically by Set; nothing
-// on a flow's path takes a lock shared with other flows. Bytes are copied
-// with splice between the two TCP sockets.
+// on a flow's path takes a lock shared with other flows but two short
+// mutexes: a namespace's stock of sockets and the free list of pipes.
+// Bytes are copied with splice(2) between the two TCP sockets, through a
+// pipe that a direction takes only while data is there (a buffer when no
+// pipe can be made): an idle flow holds its two sockets and no other
+// descriptor, and at most maxFreePipes empty pipes are kept for reuse.
 //
 // Sockets in namespaces: a socket belongs for life to the namespace of the
 // thread that created it, and only socket(2) depends on the thread. Each
 // namespace in use gets one goroutine locked to a thread inside it (entered
-// with netns.Do), which makes sockets ahead of need and hands them out on a
-// channel; binding, listening, connecting and copying happen on ordinary
-// goroutines. A new flow thus costs no namespace switch. Set compares each
-// namespace's identity (netns.IDOf) with its factory's, and replaces the
-// factory and rebinds the listeners when the name holds a new namespace.
+// with netns.Do), which makes sockets on request and, for the engine, keeps
+// a stock of IPv4 sockets that flows take under a mutex and that it refills
+// in batches when it runs low; binding, listening, connecting and copying
+// happen on ordinary goroutines. A new flow thus costs no namespace switch
+// and, most of the time, no thread switch. The factory makes sockets
+// non-blocking with TCP_NODELAY and keepalive set, which accepted sockets
+// inherit from the listening one; a flow's sockets go on the runtime
+// poller as os.Files, and net's TCPConn serves only the health checks. Set
+// compares each namespace's identity (netns.IDOf) with its factory's, and
+// replaces the factory and rebinds the listeners when the name holds a new
+// namespace.
 //
 // Flows: each flow registers with its backend's registry (a small mutex per
 // backend) before it dials. Removing a backend or a listener, the end of a

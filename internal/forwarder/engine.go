@@ -46,6 +46,7 @@ type Engine struct {
 	log   *slog.Logger
 	exp   *exporter // nil without a registry
 	socks nsSockets
+	pipes pipePool // for the flows' splices
 	// wg counts accept loops and flows, for Run's shutdown.
 	wg sync.WaitGroup
 
@@ -60,6 +61,7 @@ type Engine struct {
 func New(opts Options) *Engine {
 	e := &Engine{
 		log:       cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		socks:     nsSockets{prefetch: true},
 		listeners: make(map[string]*listener),
 	}
 	if opts.Metrics != nil {
@@ -95,7 +97,7 @@ type listener struct {
 
 // boundSocket is a listener's listening socket and where it is bound.
 type boundSocket struct {
-	ln   *net.TCPListener
+	ln   *listenSock
 	fac  *nsFactory // identifies the namespace it was created in
 	addr netip.AddrPort
 }
@@ -271,11 +273,11 @@ func (e *Engine) removeBackend(l *listener, b *backend) {
 }
 
 // accept serves one listening socket until it is closed.
-func (e *Engine) accept(ctx context.Context, l *listener, ln *net.TCPListener) {
+func (e *Engine) accept(ctx context.Context, l *listener, ln *listenSock) {
 	defer e.wg.Done()
 	var delay time.Duration
 	for {
-		c, err := ln.AcceptTCP()
+		c, from, err := ln.accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -295,7 +297,7 @@ func (e *Engine) accept(ctx context.Context, l *listener, ln *net.TCPListener) {
 		}
 		delay = 0
 		e.wg.Add(1)
-		go e.serve(ctx, l, c)
+		go e.serve(ctx, l, c, from)
 	}
 }
 
@@ -329,6 +331,7 @@ func (e *Engine) shutdown() {
 	e.mu.Unlock()
 	e.wg.Wait()
 	e.socks.closeAll()
+	e.pipes.close()
 }
 
 // ListenerStats are a listener's counters. The listener's NewConns count

@@ -2,17 +2,15 @@ package forwarder
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// countChunk is how many bytes one direction of a flow splices before it
-// adds them to the counters: long flows show in Stats as they go, at the
-// price of one more splice call per chunk.
+// countChunk is how many bytes one direction of a flow moves before it
+// adds them to the counters: long flows show in Stats as they go, and a
+// flow of small messages makes no shared atomic add per message.
 const countChunk = 1 << 20
 
 // backend is the engine's state of one backend key of one listener: its
@@ -147,10 +145,11 @@ func (b *backend) remove() int {
 type flow struct {
 	l      *listener
 	b      *backend
-	client *net.TCPConn
+	pipes  *pipePool
+	client *sock
 	// server is set once the outbound socket exists, before it
 	// connects, so that an abort also cancels the connect.
-	server atomic.Pointer[net.TCPConn]
+	server atomic.Pointer[sock]
 	// ended is set by whichever comes first, an abort (which resets both
 	// sides) or the normal end (which closes them): exactly one of them
 	// closes the connections and counts.
@@ -165,19 +164,19 @@ func (f *flow) abort() {
 	}
 	f.l.ctr.resets.Add(1)
 	f.b.ctr.resets.Add(1)
-	resetConn(f.client)
+	f.client.reset()
 	if s := f.server.Load(); s != nil {
-		resetConn(s)
+		s.reset()
 	}
 }
 
 // setServer records the outbound connection and reports whether the flow
 // goes on. The store comes before the check of ended, and abort sets ended
 // before it loads server, so one of the two always sees the other.
-func (f *flow) setServer(s *net.TCPConn) bool {
+func (f *flow) setServer(s *sock) bool {
 	f.server.Store(s)
 	if f.ended.Load() {
-		resetConn(s)
+		s.reset()
 		return false
 	}
 	return true
@@ -191,33 +190,22 @@ func (f *flow) finish() {
 	}
 }
 
-// resetConn closes c with an RST: SO_LINGER 0 makes close abort the
-// connection.
-func resetConn(c *net.TCPConn) {
-	c.SetLinger(0)
-	c.Close()
-}
-
-// serve forwards one accepted connection.
-func (e *Engine) serve(ctx context.Context, l *listener, client *net.TCPConn) {
+// serve forwards one accepted connection, from client address from.
+func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from netip.AddrPort) {
 	defer e.wg.Done()
 	l.ctr.newConns.Add(1)
 	r := l.route.Load()
-	var from netip.AddrPort
-	if a, ok := client.RemoteAddr().(*net.TCPAddr); ok {
-		from = a.AddrPort()
-	}
 	rb := r.choose(from)
 	if rb == nil {
 		l.unassigned.newConns.Add(1)
 		l.unassigned.resets.Add(1)
 		l.ctr.resets.Add(1)
-		resetConn(client)
+		client.reset()
 		return
 	}
 	b := rb.st
 	b.ctr.newConns.Add(1)
-	f := &flow{l: l, b: b, client: client}
+	f := &flow{l: l, b: b, pipes: &e.pipes, client: client}
 	// Registered before dialling, so that a removal or the end of a
 	// drain also resets a flow still connecting.
 	if !b.register(f, l) {
@@ -226,7 +214,7 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *net.TCPConn) {
 	}
 	defer b.deregister(f, l)
 
-	server, err := newOutbound(ctx, rb.fac, rb.cfg.Source, family(rb.cfg.Addr.Addr()))
+	server, err := newOutboundSock(ctx, rb.fac, rb.cfg.Source, family(rb.cfg.Addr.Addr()))
 	if err == nil {
 		if !f.setServer(server) {
 			return
@@ -240,9 +228,10 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *net.TCPConn) {
 		f.abort()
 		return
 	}
-	// Keepalive: Go enables it (15 s idle and interval) on every TCPConn
-	// it makes, accepted or from a file, so dead peers are found without
-	// an idle timeout; there is none.
+	// Keepalive and TCP_NODELAY are on both sockets: the factory sets
+	// them on every socket it makes, and accepted ones inherit them from
+	// the listening socket. Keepalive finds dead peers without an idle
+	// timeout; there is none.
 	if r.lis.ProxyProtocol {
 		hdr := appendProxyV2(make([]byte, 0, 64), from, r.lis.Addr, r.lis.EndpointID)
 		if _, err := server.Write(hdr); err != nil {
@@ -256,7 +245,7 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *net.TCPConn) {
 // run copies both directions with splice until both have ended. A clean
 // end of one direction (EOF) is passed on as a half-close; an error in
 // either resets the flow.
-func (f *flow) run(server *net.TCPConn) {
+func (f *flow) run(server *sock) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -271,31 +260,16 @@ func (f *flow) run(server *net.TCPConn) {
 	f.finish()
 }
 
-// pipe copies src to dst until src's EOF, which it passes on with
-// CloseWrite. TCPConn.ReadFrom from a TCPConn (also through an
-// io.LimitedReader) is a splice through a pooled pipe: no buffer, no copy
-// to user space.
-func (f *flow) pipe(dst, src *net.TCPConn, in bool) error {
-	lr := &io.LimitedReader{R: src}
-	for {
-		lr.N = countChunk
-		n, err := dst.ReadFrom(lr)
-		if n > 0 {
-			if in {
-				f.l.ctr.bytesIn.Add(uint64(n))
-				f.b.ctr.bytesIn.Add(uint64(n))
-			} else {
-				f.l.ctr.bytesOut.Add(uint64(n))
-				f.b.ctr.bytesOut.Add(uint64(n))
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if lr.N > 0 {
-			// ReadFrom stopped short of the chunk without an
-			// error: src is at EOF.
-			return dst.CloseWrite()
-		}
+// count adds n bytes of one direction to the counters.
+func (f *flow) count(in bool, n uint64) {
+	if n == 0 {
+		return
+	}
+	if in {
+		f.l.ctr.bytesIn.Add(n)
+		f.b.ctr.bytesIn.Add(n)
+	} else {
+		f.l.ctr.bytesOut.Add(n)
+		f.b.ctr.bytesOut.Add(n)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,15 +63,26 @@ func TestPrivilegedForward(t *testing.T) {
 	if len(fs) != 1 {
 		t.Fatalf("backend has %d flows, want 1", len(fs))
 	}
-	for name, conn := range map[string]*net.TCPConn{"client": fs[0].client, "server": fs[0].server.Load()} {
+	for name, conn := range map[string]syscall.Conn{"client": fs[0].client, "server": fs[0].server.Load()} {
 		raw, err := conn.SyscallConn()
 		if err != nil {
 			t.Fatal(err)
 		}
-		var on int
-		raw.Control(func(fd uintptr) { on, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_KEEPALIVE) })
-		if err != nil || on != 1 {
-			t.Errorf("%s socket SO_KEEPALIVE = %d, %v; want 1", name, on, err)
+		for _, o := range []struct {
+			name       string
+			level, opt int
+			want       int
+		}{
+			{"SO_KEEPALIVE", unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+			{"TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
+			{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15},
+			{"TCP_NODELAY", unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+		} {
+			var got int
+			raw.Control(func(fd uintptr) { got, err = unix.GetsockoptInt(int(fd), o.level, o.opt) })
+			if err != nil || got != o.want {
+				t.Errorf("%s socket %s = %d, %v; want %d", name, o.name, got, err, o.want)
+			}
 		}
 	}
 
@@ -441,4 +454,45 @@ func TestPrivilegedProxyProtocol(t *testing.T) {
 	if got := <-headers; !bytes.Equal(got, want) {
 		t.Errorf("backend got header %x, want %x", got, want)
 	}
+}
+
+// Idle flows hold no pipe: their directions take one only while data is
+// there, and the free list keeps at most maxFreePipes. net's ReadFrom would
+// hold one per direction (400 descriptors here) for as long as the flows
+// live.
+func TestPrivilegedIdleFlowsHoldNoPipes(t *testing.T) {
+	tp := newTopo(t)
+	startServer(t, tp.target, target1.String(), echo)
+	e := startEngine(t)
+	mustSet(t, e, Table{Listeners: []Listener{tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))}})
+	before := countPipeFDs(t)
+	const n = 100
+	for range n {
+		c := mustDial(t, tp.client, lisAddr.String())
+		if err := roundTrip(c, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, 5*time.Second, "idle flows without pipes", func() error {
+		if got := countPipeFDs(t) - before; got > 2*maxFreePipes {
+			return fmt.Errorf("%d more pipe descriptors with %d idle flows, want at most %d", got, n, 2*maxFreePipes)
+		}
+		return nil
+	})
+}
+
+// countPipeFDs counts the process's open pipe descriptors.
+func countPipeFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "pipe:") {
+			n++
+		}
+	}
+	return n
 }

@@ -31,7 +31,7 @@ type topo struct {
 	client, eni, node, target string
 }
 
-func newTopo(t *testing.T) *topo {
+func newTopo(t testing.TB) *topo {
 	t.Helper()
 	testenv.RequirePrivileged(t)
 	p := testenv.Prefix(t)
@@ -48,7 +48,7 @@ func newTopo(t *testing.T) *topo {
 
 // link joins namespaces a and b with a veth pair; an empty address is
 // left unconfigured.
-func (tp *topo) link(t *testing.T, a, aName, aAddr, b, bName, bAddr string) {
+func (tp *topo) link(t testing.TB, a, aName, aAddr, b, bName, bAddr string) {
 	t.Helper()
 	run(t, "ip", "-n", a, "link", "add", aName, "type", "veth", "peer", "name", bName, "netns", b)
 	for _, end := range [][3]string{{a, aName, aAddr}, {b, bName, bAddr}} {
@@ -59,7 +59,7 @@ func (tp *topo) link(t *testing.T, a, aName, aAddr, b, bName, bAddr string) {
 	}
 }
 
-func run(t *testing.T, name string, args ...string) {
+func run(t testing.TB, name string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -68,17 +68,17 @@ func run(t *testing.T, name string, args ...string) {
 	}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // startEngine runs an engine until the test ends.
-func startEngine(t *testing.T) *Engine {
+func startEngine(t testing.TB) *Engine {
 	t.Helper()
 	return startEngineWith(t, Options{})
 }
 
-func startEngineWith(t *testing.T, opts Options) *Engine {
+func startEngineWith(t testing.TB, opts Options) *Engine {
 	t.Helper()
 	opts.Logger = testLogger(t)
 	e := New(opts)
@@ -94,7 +94,7 @@ func startEngineWith(t *testing.T, opts Options) *Engine {
 	return e
 }
 
-func mustSet(t *testing.T, e *Engine, tb Table) {
+func mustSet(t testing.TB, e *Engine, tb Table) {
 	t.Helper()
 	if err := e.Set(t.Context(), tb); err != nil {
 		t.Fatalf("Set() = %v", err)
@@ -102,7 +102,7 @@ func mustSet(t *testing.T, e *Engine, tb Table) {
 }
 
 // listenNS listens on addr inside namespace ns.
-func listenNS(t *testing.T, ns, addr string) net.Listener {
+func listenNS(t testing.TB, ns, addr string) net.Listener {
 	t.Helper()
 	var ln net.Listener
 	err := netns.DoNamed(ns, func() error {
@@ -131,7 +131,7 @@ func dialNS(ns, addr string) (*net.TCPConn, error) {
 	return c.(*net.TCPConn), nil
 }
 
-func mustDial(t *testing.T, ns, addr string) *net.TCPConn {
+func mustDial(t testing.TB, ns, addr string) *net.TCPConn {
 	t.Helper()
 	c, err := dialNS(ns, addr)
 	if err != nil {
@@ -149,7 +149,7 @@ type testServer struct {
 	remotes []string
 }
 
-func startServer(t *testing.T, ns, addr string, handle func(net.Conn)) *testServer {
+func startServer(t testing.TB, ns, addr string, handle func(net.Conn)) *testServer {
 	t.Helper()
 	s := &testServer{ln: listenNS(t, ns, addr)}
 	var wg sync.WaitGroup

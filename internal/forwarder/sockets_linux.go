@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/privlink/privlink/internal/dataplane/netns"
@@ -19,14 +21,24 @@ import (
 // So the only namespace-bound step is socket(2) itself. One long-lived
 // goroutine per namespace, locked to a thread that sits in the namespace,
 // creates the sockets, and everything else happens on ordinary goroutines.
-// A flow then costs no namespace open or setns, only a channel receive.
+//
+// Waking that thread is a thread switch there and back, which would cost
+// a new flow more than the socket itself: a factory that prefetches keeps
+// a stock of IPv4 sockets that flows take under a mutex, and is woken
+// only when the stock runs low, to refill it in one batch. A flow then
+// costs no namespace switch and, most of the time, no thread switch.
 
-// prefetch is how many IPv4 sockets a factory keeps made ahead, so that a
-// burst of new flows does not wait for the factory's thread to wake.
-const prefetch = 16
+// Stock levels of a prefetching factory: a take that leaves fewer than
+// stockLow sockets wakes it, and it refills to stockFill. The stock is
+// made on the first demand, so a namespace that only listens holds none.
+const (
+	stockLow  = 8
+	stockFill = 32
+)
 
 // errPause is how long a factory waits after socket(2) failed (say with
-// EMFILE) before it tries again, so that a lasting failure does not spin.
+// EMFILE) before it refills again, so that a lasting failure does not
+// spin; sockets asked for meanwhile are still tried, one each.
 const errPause = 100 * time.Millisecond
 
 // listenBacklog is the accept queue asked for; the kernel caps it at the
@@ -50,17 +62,22 @@ type sockReq struct {
 
 // nsFactory makes TCP sockets in one network namespace.
 type nsFactory struct {
-	name string
-	id   netns.ID // of the namespace the factory's thread is in
-	v4   chan sockResult
-	reqs chan sockReq // other families, made on request
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	name     string
+	id       netns.ID      // of the namespace the factory's thread is in
+	prefetch bool          // keeps a stock of IPv4 sockets
+	reqs     chan sockReq  // sockets made on request
+	wake     chan struct{} // refill the stock; buffered
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+
+	mu     sync.Mutex
+	stock  []int // IPv4 sockets made ahead, taken from the end
+	waking bool  // a refill was asked for and has not run yet
 }
 
 // startFactory starts a factory in the namespace now mounted at name.
-func startFactory(name string) (*nsFactory, error) {
+func startFactory(name string, prefetch bool) (*nsFactory, error) {
 	h, err := netns.Open(name)
 	if err != nil {
 		return nil, err
@@ -73,12 +90,13 @@ func startFactory(name string) (*nsFactory, error) {
 		return nil, fmt.Errorf("stat netns %s: %w", name, err)
 	}
 	f := &nsFactory{
-		name: name,
-		id:   netns.ID{Ino: st.Ino, Ctime: st.Ctim.Nano()},
-		v4:   make(chan sockResult, prefetch),
-		reqs: make(chan sockReq),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		name:     name,
+		id:       netns.ID{Ino: st.Ino, Ctime: st.Ctim.Nano()},
+		prefetch: prefetch,
+		reqs:     make(chan sockReq),
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	entered := make(chan error, 1)
 	go func() {
@@ -132,40 +150,44 @@ func tuneForProxy() {
 
 // serve runs on the factory's thread, inside the namespace, until stop.
 func (f *nsFactory) serve() {
-	var next sockResult
-	have := false
+	// pause is set after a refill failed; a refill asked for meanwhile
+	// waits for it (pending).
+	var pause *time.Timer
+	var pauseC <-chan time.Time
+	pending := false
 	defer func() {
-		if have && next.err == nil {
-			unix.Close(next.fd)
+		if pause != nil {
+			pause.Stop()
 		}
-		// Sockets made ahead that nobody took. A caller may still take
-		// one concurrently; then it is that caller's.
-		for {
-			select {
-			case r := <-f.v4:
-				if r.err == nil {
-					unix.Close(r.fd)
-				}
-			default:
-				return
-			}
+		// Sockets made ahead that nobody took; takers now find the
+		// stock empty and the factory stopped.
+		f.mu.Lock()
+		stock := f.stock
+		f.stock = nil
+		f.mu.Unlock()
+		for _, fd := range stock {
+			unix.Close(fd)
 		}
 	}()
-	for {
-		if !have {
-			next, have = newSocket(unix.AF_INET), true
+	refill := func() {
+		if err := f.refill(); err != nil {
+			pause = time.NewTimer(errPause)
+			pauseC = pause.C
 		}
+	}
+	for {
 		select {
-		case f.v4 <- next:
-			have = false
-			if next.err != nil {
-				t := time.NewTimer(errPause)
-				select {
-				case <-t.C:
-				case <-f.stop:
-					t.Stop()
-					return
-				}
+		case <-f.wake:
+			if pauseC != nil {
+				pending = true
+				continue
+			}
+			refill()
+		case <-pauseC:
+			pause, pauseC = nil, nil
+			if pending {
+				pending = false
+				refill()
 			}
 		case req := <-f.reqs:
 			req.reply <- newSocket(req.family)
@@ -175,31 +197,103 @@ func (f *nsFactory) serve() {
 	}
 }
 
-// newSocket makes a blocking TCP socket. Blocking on purpose: os.NewFile
-// then leaves it out of the runtime poller, and net.FileConn registers the
-// duplicate it makes (non-blocking) once.
+// refill tops the stock up to stockFill; it returns socket(2)'s error if
+// one failed.
+func (f *nsFactory) refill() error {
+	f.mu.Lock()
+	need := stockFill - len(f.stock)
+	f.mu.Unlock()
+	fds := make([]int, 0, max(need, 0))
+	var err error
+	for range need {
+		r := newSocket(unix.AF_INET)
+		if r.err != nil {
+			err = r.err
+			break
+		}
+		fds = append(fds, r.fd)
+	}
+	f.mu.Lock()
+	f.stock = append(f.stock, fds...)
+	f.waking = false
+	f.mu.Unlock()
+	return err
+}
+
+// Keepalive of every socket, as Go sets it on its own connections: the
+// forwarder has no idle timeout, so keepalive is what finds a dead peer
+// (after keepAliveIdle + keepAliveCount × keepAliveInterval, 150 s), and
+// an idle flow that answers its probes lives on.
+const (
+	keepAliveIdle     = 15 // seconds
+	keepAliveInterval = 15 // seconds
+	keepAliveCount    = 9
+)
+
+// sockOpts are set on every socket a factory makes. A listening socket's
+// accepted sockets inherit them (Linux copies them on accept), so neither
+// side of a flow needs a setsockopt on its path. TCP_NODELAY: the
+// forwarder passes on segments as they come, and Nagle would hold a small
+// one back until the last is acknowledged.
+var sockOpts = [...]struct{ level, opt, value int }{
+	{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, keepAliveIdle},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, keepAliveInterval},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, keepAliveCount},
+}
+
+// newSocket makes a non-blocking TCP socket with sockOpts.
 func newSocket(family int) sockResult {
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return sockResult{fd: -1, err: fmt.Errorf("socket: %w", err)}
+	}
+	for _, o := range sockOpts {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.value); err != nil {
+			unix.Close(fd)
+			return sockResult{fd: -1, err: fmt.Errorf("setsockopt: %w", err)}
+		}
 	}
 	return sockResult{fd: fd}
 }
 
-// socket returns a new TCP socket of family in the factory's namespace.
+// socket returns a new TCP socket of family in the factory's namespace:
+// from the stock if there is one, else made on request.
 func (f *nsFactory) socket(ctx context.Context, family int) (int, error) {
 	if f == nil {
 		return -1, errNoNamespace
 	}
-	if family == unix.AF_INET {
+	if family != unix.AF_INET || !f.prefetch {
+		return f.request(ctx, family)
+	}
+	f.mu.Lock()
+	fd := -1
+	if n := len(f.stock); n > 0 {
+		fd = f.stock[n-1]
+		f.stock = f.stock[:n-1]
+	}
+	wake := len(f.stock) < stockLow && !f.waking
+	if wake {
+		f.waking = true
+	}
+	f.mu.Unlock()
+	if wake {
 		select {
-		case r := <-f.v4:
-			return r.fd, r.err
-		case <-f.stop:
-			return -1, fmt.Errorf("netns %s: %w", f.name, errFactoryClosed)
-		case <-ctx.Done():
-			return -1, ctx.Err()
+		case f.wake <- struct{}{}:
+		default: // already asked
 		}
+	}
+	if fd >= 0 {
+		return fd, nil
+	}
+	return f.request(ctx, family)
+}
+
+// request has the factory's thread make a socket now.
+func (f *nsFactory) request(ctx context.Context, family int) (int, error) {
+	if f == nil {
+		return -1, errNoNamespace
 	}
 	req := sockReq{family: family, reply: make(chan sockResult, 1)}
 	select {
@@ -221,8 +315,13 @@ func (f *nsFactory) close() {
 
 // nsSockets keeps one factory per namespace name, and replaces a factory
 // when its name now holds another namespace (deleted and created again).
-// The zero value is ready; it is not on a flow's path.
+// The zero value is ready (without prefetch); it is not on a flow's path.
 type nsSockets struct {
+	// prefetch: the factories keep a stock of IPv4 sockets, for flows.
+	// Without it every socket is made on request, which suits a few
+	// health checks a second and holds no descriptors.
+	prefetch bool
+
 	mu     sync.Mutex
 	byName map[string]*nsFactory
 }
@@ -250,7 +349,7 @@ func (p *nsSockets) get(name string) (*nsFactory, error) {
 	if !ok {
 		return nil, fmt.Errorf("netns %s: %w", name, errNoNamespace)
 	}
-	f, err := startFactory(name)
+	f, err := startFactory(name, p.prefetch)
 	if err != nil {
 		return nil, err
 	}
@@ -295,9 +394,9 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 // SO_REUSEADDR, so a restart rebinds over connections in TIME_WAIT, and
 // IP_FREEBIND, so the socket can bind before the address is configured
 // (an ENI's address may appear a little after its listener).
-func listenIn(ctx context.Context, f *nsFactory, addr netip.AddrPort) (*net.TCPListener, error) {
+func listenIn(ctx context.Context, f *nsFactory, addr netip.AddrPort) (*listenSock, error) {
 	fam := family(addr.Addr())
-	fd, err := f.socket(ctx, fam)
+	fd, err := f.request(ctx, fam) // not from the stock: listening is rare
 	if err != nil {
 		return nil, err
 	}
@@ -321,47 +420,177 @@ func listenIn(ctx context.Context, f *nsFactory, addr netip.AddrPort) (*net.TCPL
 		unix.Close(fd)
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	file := os.NewFile(uintptr(fd), "listener "+addr.String())
-	ln, err := net.FileListener(file)
-	file.Close() // FileListener holds a duplicate
+	s, err := newSock(fd, "listener "+addr.String())
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	return ln.(*net.TCPListener), nil
+	return &listenSock{sock: *s}, nil
 }
 
-// newOutbound returns an unconnected TCP socket for a connection to a peer
-// of family fam from f's namespace, bound to src (port 0) when src is
-// valid. IP_BIND_ADDRESS_NO_PORT defers the choice of the port to connect,
-// which then picks it for the 4-tuple: a source address can carry more
-// than the ephemeral range of flows, one range per destination.
-//
-// The socket is wrapped right away (net.FileConn makes one duplicate and
-// registers it with the runtime poller) so that connect can wait on the
-// poller and so that closing it aborts the connect.
-func newOutbound(ctx context.Context, f *nsFactory, src netip.Addr, fam int) (*net.TCPConn, error) {
+// outbound returns an unconnected TCP socket for a connection to a peer of
+// family fam from f's namespace, bound to src (port 0) when src is valid.
+// IP_BIND_ADDRESS_NO_PORT defers the choice of the port to connect, which
+// then picks it for the 4-tuple: a source address can carry more than the
+// ephemeral range of flows, one range per destination.
+func outbound(ctx context.Context, f *nsFactory, src netip.Addr, fam int) (int, error) {
 	fd, err := f.socket(ctx, fam)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	if src.IsValid() {
 		// On an IPv6 socket the option is best effort.
 		if err := unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil && fam == unix.AF_INET {
 			unix.Close(fd)
-			return nil, fmt.Errorf("setsockopt IP_BIND_ADDRESS_NO_PORT: %w", err)
+			return -1, fmt.Errorf("setsockopt IP_BIND_ADDRESS_NO_PORT: %w", err)
 		}
 		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(src, 0))); err != nil {
 			unix.Close(fd)
-			return nil, fmt.Errorf("bind %s: %w", src, err)
+			return -1, fmt.Errorf("bind %s: %w", src, err)
 		}
 	}
+	return fd, nil
+}
+
+// newOutbound is outbound as a net.TCPConn, for the health checks' HTTP
+// and TLS. It is wrapped before connect so that connect can wait on the
+// runtime poller and so that closing it aborts the connect.
+func newOutbound(ctx context.Context, f *nsFactory, src netip.Addr, fam int) (*net.TCPConn, error) {
+	fd, err := outbound(ctx, f, src, fam)
+	if err != nil {
+		return nil, err
+	}
 	file := os.NewFile(uintptr(fd), "outbound")
-	c, err := net.FileConn(file)
+	c, err := net.FileConn(file) // a duplicate, on the poller
 	file.Close()
 	if err != nil {
 		return nil, fmt.Errorf("wrap socket: %w", err)
 	}
 	return c.(*net.TCPConn), nil
+}
+
+// sock is one of a flow's sockets: non-blocking, on the runtime poller
+// through an os.File, which costs an fcntl and an epoll_ctl. That gives a
+// flow all it needs: readiness waits through RawConn, Write, a write
+// deadline and Close. Wrapping the socket with net.FileConn took twelve
+// more calls (a dup and the close of the original, two fcntls, three
+// lookups, five setsockopts for options the socket already has), and
+// net's accept five more than accept4 and this.
+type sock struct {
+	file *os.File
+	raw  syscall.RawConn
+}
+
+func newSock(fd int, name string) (*sock, error) {
+	file := os.NewFile(uintptr(fd), name)
+	raw, err := file.SyscallConn()
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("wrap socket: %w", err)
+	}
+	return &sock{file: file, raw: raw}, nil
+}
+
+// newOutboundSock is outbound as a flow's sock.
+func newOutboundSock(ctx context.Context, f *nsFactory, src netip.Addr, fam int) (*sock, error) {
+	fd, err := outbound(ctx, f, src, fam)
+	if err != nil {
+		return nil, err
+	}
+	return newSock(fd, "outbound")
+}
+
+// listenSock is a listening socket on the runtime poller, like a sock.
+type listenSock struct {
+	sock
+	closed atomic.Bool // set before the file is closed
+}
+
+// Close closes the socket; a pending accept returns net.ErrClosed.
+func (ln *listenSock) Close() error {
+	ln.closed.Store(true)
+	return ln.file.Close()
+}
+
+// accept accepts a connection, waiting on the runtime poller, and returns
+// it with the client's address. The error of a closed listener is
+// net.ErrClosed.
+func (ln *listenSock) accept() (*sock, netip.AddrPort, error) {
+	var fd int
+	var sa syscall.Sockaddr
+	var aerr error
+	err := ln.raw.Read(func(lfd uintptr) bool {
+		for {
+			// syscall's, not unix's: x/sys/unix adds a getsockopt
+			// per call to tell L2TP from TCP.
+			fd, sa, aerr = syscall.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			switch aerr {
+			case unix.EINTR, unix.ECONNABORTED:
+				// Reset while queued: take the next one.
+				continue
+			case unix.EAGAIN:
+				return false // wait for a connection
+			}
+			return true
+		}
+	})
+	if err != nil && ln.closed.Load() {
+		err = net.ErrClosed
+	}
+	if err == nil && aerr != nil {
+		err = fmt.Errorf("accept: %w", aerr)
+	}
+	if err != nil {
+		return nil, netip.AddrPort{}, err
+	}
+	var from netip.AddrPort
+	switch a := sa.(type) {
+	case *syscall.SockaddrInet4:
+		from = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *syscall.SockaddrInet6:
+		from = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
+	}
+	c, err := newSock(fd, "accepted")
+	return c, from, err
+}
+
+// SyscallConn returns the socket's RawConn.
+func (s *sock) SyscallConn() (syscall.RawConn, error) { return s.raw, nil }
+
+// SetWriteDeadline bounds Write and the waits of raw writes.
+func (s *sock) SetWriteDeadline(t time.Time) error { return s.file.SetWriteDeadline(t) }
+
+// Write writes all of b, waiting on the poller when the socket is full.
+func (s *sock) Write(b []byte) (int, error) { return s.file.Write(b) }
+
+// Close closes the socket; waits on it return an error.
+func (s *sock) Close() error { return s.file.Close() }
+
+// closeWrite sends a FIN after the data queued.
+func (s *sock) closeWrite() error {
+	var err error
+	if cerr := s.raw.Control(func(fd uintptr) { err = unix.Shutdown(int(fd), unix.SHUT_WR) }); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// reset closes the socket with an RST: SO_LINGER 0 makes close abort the
+// connection.
+func (s *sock) reset() {
+	s.raw.Control(func(fd uintptr) {
+		unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	})
+	s.file.Close()
+}
+
+// pollConn is a socket on the runtime poller: a health check's TCPConn or
+// a flow's sock.
+type pollConn interface {
+	syscall.Conn
+	SetWriteDeadline(time.Time) error
 }
 
 // errConnectTimeout is the error of a connect that did not complete in
@@ -371,7 +600,7 @@ var errConnectTimeout = fmt.Errorf("connect timed out: %w", os.ErrDeadlineExceed
 // connect connects c to dst without blocking a thread: a non-blocking
 // connect, then a wait on the poller for writability, bounded by timeout
 // and by ctx. Closing c meanwhile aborts it.
-func connect(ctx context.Context, c *net.TCPConn, dst netip.AddrPort, timeout time.Duration) error {
+func connect(ctx context.Context, c pollConn, dst netip.AddrPort, timeout time.Duration) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", dst, err)
@@ -390,37 +619,21 @@ func connect(ctx context.Context, c *net.TCPConn, dst netip.AddrPort, timeout ti
 		defer stop()
 	}
 	sa := sockaddr(dst)
-	started := false
 	var cerr error
 	err = raw.Write(func(fd uintptr) bool {
-		if !started {
-			started = true
-			cerr = unix.Connect(int(fd), sa)
-			if cerr == unix.EINPROGRESS || cerr == unix.EINTR {
-				cerr = nil
-				return false // wait for writability
-			}
-			return true
-		}
-		soerr, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			cerr = fmt.Errorf("getsockopt SO_ERROR: %w", err)
-			return true
-		}
-		switch e := unix.Errno(soerr); e {
+		// Once the poller says writable, connect again: on Linux it
+		// returns 0 (or EISCONN) once connected, the handshake's error
+		// if it failed, and EALREADY if still in progress (the poller
+		// can wake spuriously). One call where SO_ERROR and
+		// getpeername would take two.
+		cerr = unix.Connect(int(fd), sa)
+		switch cerr {
 		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-			return false
+			return false // wait for writability
 		case unix.EISCONN:
-			return true
-		case 0:
-			// The poller can wake us spuriously (as net's own
-			// connect notes): connected only if there is a peer.
-			_, err := unix.Getpeername(int(fd))
-			return err == nil
-		default:
-			cerr = e
-			return true
+			cerr = nil
 		}
+		return true
 	})
 	if err == nil {
 		err = cerr

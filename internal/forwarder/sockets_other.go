@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 )
 
@@ -17,7 +18,7 @@ var errUnsupported = errors.New("network namespaces need Linux")
 
 type nsFactory struct{}
 
-type nsSockets struct{}
+type nsSockets struct{ prefetch bool }
 
 func (*nsSockets) get(string) (*nsFactory, error) { return nil, errUnsupported }
 func (*nsSockets) retain(func(string) bool)       {}
@@ -25,7 +26,7 @@ func (*nsSockets) closeAll()                      {}
 
 func family(netip.Addr) int { return 0 }
 
-func listenIn(context.Context, *nsFactory, netip.AddrPort) (*net.TCPListener, error) {
+func listenIn(context.Context, *nsFactory, netip.AddrPort) (*listenSock, error) {
 	return nil, errUnsupported
 }
 
@@ -33,6 +34,36 @@ func newOutbound(context.Context, *nsFactory, netip.Addr, int) (*net.TCPConn, er
 	return nil, errUnsupported
 }
 
-func connect(context.Context, *net.TCPConn, netip.AddrPort, time.Duration) error {
+type sock struct{}
+
+func newOutboundSock(context.Context, *nsFactory, netip.Addr, int) (*sock, error) {
+	return nil, errUnsupported
+}
+
+type listenSock struct{}
+
+func (*listenSock) Close() error { return errUnsupported }
+func (*listenSock) accept() (*sock, netip.AddrPort, error) {
+	return nil, netip.AddrPort{}, errUnsupported
+}
+
+func (*sock) SyscallConn() (syscall.RawConn, error) { return nil, errUnsupported }
+func (*sock) SetWriteDeadline(time.Time) error      { return errUnsupported }
+func (*sock) Write([]byte) (int, error)             { return 0, errUnsupported }
+func (*sock) Close() error                          { return errUnsupported }
+func (*sock) reset()                                {}
+
+type pollConn interface {
+	syscall.Conn
+	SetWriteDeadline(time.Time) error
+}
+
+func connect(context.Context, pollConn, netip.AddrPort, time.Duration) error {
 	return errUnsupported
 }
+
+type pipePool struct{}
+
+func (*pipePool) close() {}
+
+func (*flow) pipe(_, _ *sock, _ bool) error { return errUnsupported }

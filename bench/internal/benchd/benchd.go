@@ -1,11 +1,13 @@
 // Package benchd runs a privlink daemon for a benchmark program: it builds
 // the binary if asked, starts `privlink server` on a free 127.0.0.1 port with
-// a data dir of its own, and gives aws-sdk-go-v2 EC2 and ELBv2 clients for
-// it. The resources a benchmark creates through its helpers (VPCs, subnets,
-// security groups, instances, load balancers, target groups, listeners) are
-// undone by Close in reverse order, also after an error; Close then stops
-// the daemon and removes any namespace of those resources that is still
-// there, with the processes inside it.
+// a data dir of its own (and can stop it and start it again on the same data
+// dir), creates accounts through its admin socket, and gives aws-sdk-go-v2
+// EC2 and ELBv2 clients for it. The resources a benchmark creates through
+// its helpers (VPCs, subnets, security groups, instances, load balancers,
+// target groups, listeners, endpoint services, VPC endpoints), in any
+// account, are undone by Close in reverse order, also after an error;
+// Close then stops the daemon and removes any namespace of those resources
+// that is still there, with the processes inside it.
 //
 // It is for programs under bench/ only. It imports the EC2 and ELBv2 service
 // clients, so nothing that ends up in the daemon binary may import it.
@@ -28,13 +30,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"golang.org/x/sys/unix"
 
 	"github.com/privlink/privlink/bench/internal/report"
+	"github.com/privlink/privlink/internal/controlplane"
 )
 
 // NamespacePrefix is the prefix of the daemon's namespaces: a VPC's router
@@ -59,18 +59,22 @@ type Daemon struct {
 	DataDir string
 	// Version is `go version` of the binary.
 	Version string
-	// EC2 is a client for the daemon: us-east-1, static test
-	// credentials, retries off.
-	EC2 *ec2.Client
+	// Account is the bootstrap account (000000000000, static credentials
+	// test/test): d.EC2 is its client, and d.CreateVpc and the other
+	// helpers create its resources.
+	*Account
 
-	cmd     *exec.Cmd
-	done    chan struct{}
-	logPath string
+	bin, addr string
+	startedAt time.Time // of the current process
+	cmd       *exec.Cmd
+	done      chan struct{}
+	logPath   string
 
 	mu         sync.Mutex
 	undo       []undoStep
 	namespaces []string
 	elb        *elasticloadbalancingv2.Client
+	transport  *http.Transport
 }
 
 type undoStep struct {
@@ -90,34 +94,72 @@ func Start(ctx context.Context, bin, dir string) (*Daemon, error) {
 		URL:     "http://" + addr,
 		DataDir: filepath.Join(dir, "privlink-data"),
 		Version: version(bin),
-		done:    make(chan struct{}),
+		bin:     bin,
+		addr:    addr,
 		logPath: filepath.Join(dir, "privlink.log"),
 	}
-	logf, err := os.Create(d.logPath)
-	if err != nil {
+	if err := d.start(ctx); err != nil {
 		return nil, err
 	}
+	d.Account = d.newAccount(controlplane.BootstrapAccountID, controlplane.BootstrapAccessKey, controlplane.BootstrapSecretKey)
+	return d, nil
+}
+
+// start starts the daemon process on d's address and data dir, its output
+// appended to the log, and waits until it answers /healthz.
+func (d *Daemon) start(ctx context.Context) error {
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
 	defer logf.Close()
-	d.cmd = exec.Command(bin, "server", "--listen", addr, "--data-dir", d.DataDir, "--region", "us-east-1", "--zones", "a,b,c")
+	d.done = make(chan struct{})
+	d.startedAt = time.Now()
+	d.cmd = exec.Command(d.bin, "server", "--listen", d.addr, "--data-dir", d.DataDir, "--region", "us-east-1", "--zones", "a,b,c")
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// Its own process group: a Ctrl-C at the terminal reaches the bench,
 	// which then needs the daemon to clean up, and not the daemon.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start privlink: %w", err)
+		return fmt.Errorf("start privlink: %w", err)
 	}
-	go func() { d.cmd.Wait(); close(d.done) }()
+	cmd, done := d.cmd, d.done
+	go func() { cmd.Wait(); close(done) }()
 	if err := d.waitHealthy(ctx); err != nil {
 		d.stop()
-		return nil, err
+		return err
 	}
-	d.EC2 = ec2.New(ec2.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(d.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		Retryer:      aws.NopRetryer{},
-	})
-	return d, nil
+	return nil
+}
+
+// Kill stops the daemon with sig (SIGKILL: at once; SIGTERM: it shuts down
+// gracefully, leaving its namespaces in place; after 30 s it is killed) and
+// returns when the process had exited. StartAgain starts it again.
+func (d *Daemon) Kill(sig syscall.Signal) time.Time {
+	d.cmd.Process.Signal(sig)
+	select {
+	case <-d.done:
+	case <-time.After(30 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+	return time.Now()
+}
+
+// StartAgain starts the daemon again, after Kill, on the same address and
+// data dir, and waits until it answers /healthz (its controller has
+// completed a pass). It returns when the process was started and when it
+// first answered.
+func (d *Daemon) StartAgain(ctx context.Context) (started, healthy time.Time, err error) {
+	d.mu.Lock()
+	if d.transport != nil {
+		d.transport.CloseIdleConnections() // to the old process
+	}
+	d.mu.Unlock()
+	if err := d.start(ctx); err != nil {
+		return d.startedAt, time.Time{}, fmt.Errorf("start again: %w", err)
+	}
+	return d.startedAt, time.Now(), nil
 }
 
 func (d *Daemon) waitHealthy(ctx context.Context) error {

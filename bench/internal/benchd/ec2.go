@@ -18,16 +18,16 @@ import (
 const deleteRetry = 30 * time.Second
 
 // CreateVpc creates a VPC and registers its deletion.
-func (d *Daemon) CreateVpc(ctx context.Context, cidr string) (string, error) {
-	out, err := d.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
+func (a *Account) CreateVpc(ctx context.Context, cidr string) (string, error) {
+	out, err := a.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
 	if err != nil {
 		return "", fmt.Errorf("CreateVpc %s: %w", cidr, err)
 	}
 	id := aws.ToString(out.Vpc.VpcId)
-	d.TrackNamespace(NamespacePrefix + id)
-	d.Defer("DeleteVpc "+id, func(ctx context.Context) error {
+	a.d.TrackNamespace(NamespacePrefix + id)
+	a.d.Defer("DeleteVpc "+id, func(ctx context.Context) error {
 		return retryDependency(ctx, func() error {
-			_, err := d.EC2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
+			_, err := a.EC2.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(id)})
 			return err
 		})
 	})
@@ -36,17 +36,17 @@ func (d *Daemon) CreateVpc(ctx context.Context, cidr string) (string, error) {
 
 // CreateSubnet creates a subnet in zone az (us-east-1a, …) and registers its
 // deletion.
-func (d *Daemon) CreateSubnet(ctx context.Context, vpcID, cidr, az string) (string, error) {
-	out, err := d.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
+func (a *Account) CreateSubnet(ctx context.Context, vpcID, cidr, az string) (string, error) {
+	out, err := a.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
 		VpcId: aws.String(vpcID), CidrBlock: aws.String(cidr), AvailabilityZone: aws.String(az),
 	})
 	if err != nil {
 		return "", fmt.Errorf("CreateSubnet %s: %w", cidr, err)
 	}
 	id := aws.ToString(out.Subnet.SubnetId)
-	d.Defer("DeleteSubnet "+id, func(ctx context.Context) error {
+	a.d.Defer("DeleteSubnet "+id, func(ctx context.Context) error {
 		return retryDependency(ctx, func() error {
-			_, err := d.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
+			_, err := a.EC2.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(id)})
 			return err
 		})
 	})
@@ -56,21 +56,21 @@ func (d *Daemon) CreateSubnet(ctx context.Context, vpcID, cidr, az string) (stri
 // CreateSecurityGroup creates a security group that allows TCP ports
 // fromPort to toPort in from cidr (and all egress, the default), and
 // registers its deletion.
-func (d *Daemon) CreateSecurityGroup(ctx context.Context, vpcID, name, cidr string, fromPort, toPort int32) (string, error) {
-	out, err := d.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+func (a *Account) CreateSecurityGroup(ctx context.Context, vpcID, name, cidr string, fromPort, toPort int32) (string, error) {
+	out, err := a.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		VpcId: aws.String(vpcID), GroupName: aws.String(name), Description: aws.String("privlink bench"),
 	})
 	if err != nil {
 		return "", fmt.Errorf("CreateSecurityGroup %s: %w", name, err)
 	}
 	id := aws.ToString(out.GroupId)
-	d.Defer("DeleteSecurityGroup "+id, func(ctx context.Context) error {
+	a.d.Defer("DeleteSecurityGroup "+id, func(ctx context.Context) error {
 		return retryDependency(ctx, func() error {
-			_, err := d.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
+			_, err := a.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 			return err
 		})
 	})
-	_, err = d.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+	_, err = a.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: aws.String(id),
 		IpPermissions: []types.IpPermission{{
 			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(fromPort), ToPort: aws.Int32(toPort),
@@ -111,14 +111,14 @@ func RunInstanceInput(in Instance) *ec2.RunInstancesInput {
 }
 
 // RunInstance launches one instance and registers its termination.
-func (d *Daemon) RunInstance(ctx context.Context, in Instance) (types.Instance, error) {
-	return d.Launched(d.EC2.RunInstances(ctx, RunInstanceInput(in)))
+func (a *Account) RunInstance(ctx context.Context, in Instance) (types.Instance, error) {
+	return a.Launched(a.EC2.RunInstances(ctx, RunInstanceInput(in)))
 }
 
 // Launched checks the answer of a RunInstances call for one instance and
 // registers the instance's termination; the benchmark that times the call
 // makes it itself and hands the result here.
-func (d *Daemon) Launched(out *ec2.RunInstancesOutput, err error) (types.Instance, error) {
+func (a *Account) Launched(out *ec2.RunInstancesOutput, err error) (types.Instance, error) {
 	if err != nil {
 		return types.Instance{}, fmt.Errorf("RunInstances: %w", err)
 	}
@@ -127,31 +127,31 @@ func (d *Daemon) Launched(out *ec2.RunInstancesOutput, err error) (types.Instanc
 	}
 	inst := out.Instances[0]
 	id := aws.ToString(inst.InstanceId)
-	d.TrackNamespace(NamespacePrefix + id)
-	d.Defer("TerminateInstances "+id, func(ctx context.Context) error {
-		return d.Terminate(ctx, id, deleteRetry)
+	a.d.TrackNamespace(NamespacePrefix + id)
+	a.d.Defer("TerminateInstances "+id, func(ctx context.Context) error {
+		return a.Terminate(ctx, id, deleteRetry)
 	})
 	return inst, nil
 }
 
 // Terminate terminates an instance and waits until DescribeInstances says
 // terminated and its namespace is gone.
-func (d *Daemon) Terminate(ctx context.Context, id string, timeout time.Duration) error {
-	if _, err := d.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+func (a *Account) Terminate(ctx context.Context, id string, timeout time.Duration) error {
+	if _, err := a.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
 		if notFound(err) {
 			return nil // terminated long ago and purged
 		}
 		return fmt.Errorf("TerminateInstances %s: %w", id, err)
 	}
-	if _, err := d.WaitState(ctx, id, types.InstanceStateNameTerminated, 10*time.Millisecond, timeout); err != nil {
+	if _, err := a.WaitState(ctx, id, types.InstanceStateNameTerminated, 10*time.Millisecond, timeout); err != nil {
 		return err
 	}
 	return WaitNamespaces(ctx, []string{NamespacePrefix + id}, false, timeout)
 }
 
 // State returns the state of an instance.
-func (d *Daemon) State(ctx context.Context, id string) (types.InstanceStateName, error) {
-	out, err := d.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+func (a *Account) State(ctx context.Context, id string) (types.InstanceStateName, error) {
+	out, err := a.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
 		return "", fmt.Errorf("DescribeInstances %s: %w", id, err)
 	}
@@ -167,10 +167,10 @@ func (d *Daemon) State(ctx context.Context, id string) (types.InstanceStateName,
 
 // WaitState polls DescribeInstances every interval until the instance is
 // in state, for at most timeout. It returns when it first saw the state.
-func (d *Daemon) WaitState(ctx context.Context, id string, state types.InstanceStateName, interval, timeout time.Duration) (time.Time, error) {
+func (a *Account) WaitState(ctx context.Context, id string, state types.InstanceStateName, interval, timeout time.Duration) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		got, err := d.State(ctx, id)
+		got, err := a.State(ctx, id)
 		if err == nil && got == state {
 			return time.Now(), nil
 		}

@@ -19,6 +19,7 @@ import (
 // ELBv2 returns an ELBv2 client for the daemon: us-east-1, static test
 // credentials, retries off, like EC2.
 func (d *Daemon) ELBv2() *elbv2.Client {
+	hc := d.httpClient()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.elb == nil {
@@ -27,6 +28,7 @@ func (d *Daemon) ELBv2() *elbv2.Client {
 			BaseEndpoint: aws.String(d.URL),
 			Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 			Retryer:      aws.NopRetryer{},
+			HTTPClient:   hc,
 		})
 	}
 	return d.elb
@@ -215,4 +217,91 @@ func retryELB(ctx context.Context, busy string, fn func() error) error {
 		}
 		return err
 	}
+}
+
+// NLBSpec is an internal network load balancer with one node, one TCP
+// listener and a target group of instances, as CreateNLB makes it.
+type NLBSpec struct {
+	Name       string // of the load balancer and the target group
+	VpcID      string
+	SubnetID   string
+	NodeIP     string // the node's address in the subnet
+	Port       int32  // the listener's
+	TargetPort int32
+	Targets    []string // instance ids
+}
+
+// NLB is what CreateNLB made.
+type NLB struct {
+	ARN, TargetGroupARN, ListenerARN string
+	// NodeENI is the id of the node's network interface; NodeNS its
+	// namespace.
+	NodeENI, NodeNS string
+}
+
+// CreateNLB creates the target group (TCP, instance targets, TCP health
+// checks every 5 s, thresholds 2) with the targets registered, the load
+// balancer (internal, one node at NodeIP, no security groups) and its
+// listener, and waits until the load balancer is active, the node's
+// namespace exists and every target is healthy; Close deletes them.
+func (d *Daemon) CreateNLB(ctx context.Context, s NLBSpec) (*NLB, error) {
+	n := &NLB{}
+	var err error
+	n.TargetGroupARN, err = d.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{
+		Name:                       aws.String(s.Name),
+		Protocol:                   types.ProtocolEnumTcp,
+		Port:                       aws.Int32(s.TargetPort),
+		VpcId:                      aws.String(s.VpcID),
+		TargetType:                 types.TargetTypeEnumInstance,
+		HealthCheckProtocol:        types.ProtocolEnumTcp,
+		HealthCheckIntervalSeconds: aws.Int32(5),
+		HealthyThresholdCount:      aws.Int32(2),
+		UnhealthyThresholdCount:    aws.Int32(2),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var targets []types.TargetDescription
+	for _, id := range s.Targets {
+		targets = append(targets, types.TargetDescription{Id: aws.String(id)})
+	}
+	if _, err := d.ELBv2().RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(n.TargetGroupARN), Targets: targets}); err != nil {
+		return nil, fmt.Errorf("RegisterTargets %v: %w", s.Targets, err)
+	}
+	lb, err := d.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
+		Name:           aws.String(s.Name),
+		Type:           types.LoadBalancerTypeEnumNetwork,
+		Scheme:         types.LoadBalancerSchemeEnumInternal,
+		SubnetMappings: []types.SubnetMapping{{SubnetId: aws.String(s.SubnetID), PrivateIPv4Address: aws.String(s.NodeIP)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.ARN = aws.ToString(lb.LoadBalancerArn)
+	if n.ListenerARN, err = d.CreateListener(ctx, &elbv2.CreateListenerInput{
+		LoadBalancerArn: aws.String(n.ARN),
+		Protocol:        types.ProtocolEnumTcp,
+		Port:            aws.Int32(s.Port),
+		DefaultActions:  []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String(n.TargetGroupARN)}},
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := d.WaitLoadBalancerActive(ctx, n.ARN, 2*time.Minute); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, d.LogTail(20))
+	}
+	enis, err := d.LoadBalancerENIs(ctx, lb)
+	if err != nil {
+		return nil, err
+	}
+	if len(enis) != 1 {
+		return nil, fmt.Errorf("load balancer %s has %d network interfaces, want 1", n.ARN, len(enis))
+	}
+	n.NodeENI, n.NodeNS = enis[0], NamespacePrefix+enis[0]
+	if err := WaitNamespaces(ctx, []string{n.NodeNS}, true, 30*time.Second); err != nil {
+		return nil, fmt.Errorf("node namespace %s: %w", n.NodeNS, err)
+	}
+	if err := d.WaitTargetsHealthy(ctx, n.TargetGroupARN, 2*time.Minute); err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, d.LogTail(20))
+	}
+	return n, nil
 }

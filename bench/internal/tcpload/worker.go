@@ -1,11 +1,17 @@
-package main
-
-// The two programs the bench runs inside the namespaces, as hidden
-// subcommands of its own binary: `serve` in the server instance and `load`
-// in the client instance, each under `ip netns exec NS taskset -c CPU`.
-// Both are plain Go net code with the runtime's defaults (TCP_NODELAY,
-// default socket buffers); under taskset with one CPU the runtime sets
-// GOMAXPROCS to 1.
+// Package tcpload is the TCP server and load generator that the benchmark
+// programs under bench/ run inside instance namespaces, as hidden
+// subcommands of their own binaries (`serve`, `load`: ServeMain and
+// LoadMain), and the code that runs them there under `ip netns exec NS
+// taskset -c CPU` and reads their answers.
+//
+// Both programs are plain Go net code with the runtime's defaults
+// (TCP_NODELAY, default socket buffers); under taskset with one CPU the
+// runtime sets GOMAXPROCS to 1. The first byte of a connection says what
+// the server does with it (ModeSink, ModePing, ModeRequest, ModeHold).
+//
+// It imports only the standard library, golang.org/x/sys and bench/internal
+// packages.
+package tcpload
 
 import (
 	"bufio"
@@ -26,21 +32,22 @@ import (
 
 // The first byte of a connection says what the server does with it.
 const (
-	// modeSink: read to EOF, then answer the byte count (8 bytes, big
-	// endian) and close.
-	modeSink = 'T'
-	// modePing: echo messages of -size bytes until EOF.
-	modePing = 'P'
-	// modeRequest: read the rest of a -size byte request, answer -size
-	// bytes and close first, as an HTTP/1.0 server does.
-	modeRequest = 'R'
-	// modeHold: answer one byte, then hold the connection until EOF.
-	modeHold = 'H'
+	// ModeSink makes the server read to EOF, then answer the byte count
+	// (8 bytes, big endian) and close.
+	ModeSink = 'T'
+	// ModePing makes it echo messages of -size bytes until EOF.
+	ModePing = 'P'
+	// ModeRequest makes it read the rest of a -size byte request, answer
+	// -size bytes and close first, as an HTTP/1.0 server does.
+	ModeRequest = 'R'
+	// ModeHold makes it answer one byte, then hold the connection until
+	// EOF.
+	ModeHold = 'H'
 )
 
-// serveMain is `nlb serve -addr :PORT -size N`: it prints "ready" once it
+// ServeMain is `serve -addr :PORT -size N`: it prints "ready" once it
 // listens and serves until killed.
-func serveMain(args []string) int {
+func ServeMain(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	addr := fs.String("addr", ":5001", "listen address")
 	size := fs.Int("size", 64, "message size of ping-pong and request/response")
@@ -71,7 +78,7 @@ func serveConn(c net.Conn, size int) {
 		return // a health check's connect, or a closed client
 	}
 	switch mode[0] {
-	case modeSink:
+	case ModeSink:
 		buf := make([]byte, 256<<10)
 		var total int64
 		for {
@@ -84,7 +91,7 @@ func serveConn(c net.Conn, size int) {
 		var count [8]byte
 		binary.BigEndian.PutUint64(count[:], uint64(total))
 		c.Write(count[:])
-	case modePing:
+	case ModePing:
 		buf := make([]byte, size)
 		for {
 			if _, err := io.ReadFull(c, buf); err != nil {
@@ -94,13 +101,13 @@ func serveConn(c net.Conn, size int) {
 				return
 			}
 		}
-	case modeRequest:
+	case ModeRequest:
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(c, buf[:size-1]); err != nil {
 			return
 		}
 		c.Write(buf)
-	case modeHold:
+	case ModeHold:
 		if _, err := c.Write([]byte{'h'}); err != nil {
 			return
 		}
@@ -108,8 +115,8 @@ func serveConn(c net.Conn, size int) {
 	}
 }
 
-// loadResult is what `nlb load` prints, one JSON object on stdout.
-type loadResult struct {
+// Result is what `load` prints, one JSON object on stdout.
+type Result struct {
 	// tput
 	Bytes int64 `json:"bytes,omitempty"`
 	// cps: completed transactions and failed ones
@@ -125,8 +132,8 @@ type loadResult struct {
 	FirstErr string  `json:"firstErr,omitempty"`
 }
 
-// loadMain is `nlb load -mode tput|cps|rr|hold -addr IP:PORT ...`.
-func loadMain(args []string) int {
+// LoadMain is `load -mode tput|cps|rr|hold -addr IP:PORT ...`.
+func LoadMain(args []string) int {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	mode := fs.String("mode", "", "tput, cps, rr or hold")
 	addr := fs.String("addr", "", "server or proxy address")
@@ -139,7 +146,7 @@ func loadMain(args []string) int {
 	fs.Parse(args)
 	log.SetPrefix("load: ")
 	var (
-		r   loadResult
+		r   Result
 		err error
 	)
 	switch *mode {
@@ -178,15 +185,15 @@ func dialRetry(addr string) (*net.TCPConn, error) {
 	}
 }
 
-func loadThroughput(addr string, dur time.Duration, bufSize int) (loadResult, error) {
+func loadThroughput(addr string, dur time.Duration, bufSize int) (Result, error) {
 	c, err := dialRetry(addr)
 	if err != nil {
-		return loadResult{}, err
+		return Result{}, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(dur + time.Minute))
-	if _, err := c.Write([]byte{modeSink}); err != nil {
-		return loadResult{}, err
+	if _, err := c.Write([]byte{ModeSink}); err != nil {
+		return Result{}, err
 	}
 	buf := make([]byte, bufSize)
 	start := time.Now()
@@ -196,27 +203,27 @@ func loadThroughput(addr string, dur time.Duration, bufSize int) (loadResult, er
 		n, err := c.Write(buf)
 		sent += int64(n)
 		if err != nil {
-			return loadResult{}, fmt.Errorf("write: %w", err)
+			return Result{}, fmt.Errorf("write: %w", err)
 		}
 	}
 	if err := c.CloseWrite(); err != nil {
-		return loadResult{}, err
+		return Result{}, err
 	}
 	var count [8]byte
 	if _, err := io.ReadFull(c, count[:]); err != nil {
-		return loadResult{}, fmt.Errorf("read the server's count: %w", err)
+		return Result{}, fmt.Errorf("read the server's count: %w", err)
 	}
 	elapsed := time.Since(start)
 	got := int64(binary.BigEndian.Uint64(count[:]))
 	if got != sent {
-		return loadResult{}, fmt.Errorf("server received %d bytes, client sent %d", got, sent)
+		return Result{}, fmt.Errorf("server received %d bytes, client sent %d", got, sent)
 	}
-	return loadResult{Bytes: got, Seconds: elapsed.Seconds()}, nil
+	return Result{Bytes: got, Seconds: elapsed.Seconds()}, nil
 }
 
 // loadConnections runs workers loops of: connect, send a size-byte
 // request, read the size-byte answer and the server's EOF, close.
-func loadConnections(addr string, dur time.Duration, workers, size int) (loadResult, error) {
+func loadConnections(addr string, dur time.Duration, workers, size int) (Result, error) {
 	var done, failed atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
@@ -225,7 +232,7 @@ func loadConnections(addr string, dur time.Duration, workers, size int) (loadRes
 	for range workers {
 		wg.Go(func() {
 			req := make([]byte, size)
-			req[0] = modeRequest
+			req[0] = ModeRequest
 			resp := make([]byte, size+1)
 			for time.Now().Before(end) {
 				err := transaction(addr, req, resp)
@@ -240,7 +247,7 @@ func loadConnections(addr string, dur time.Duration, workers, size int) (loadRes
 		})
 	}
 	wg.Wait()
-	r := loadResult{Conns: done.Load(), Errors: failed.Load(), Seconds: time.Since(start).Seconds()}
+	r := Result{Conns: done.Load(), Errors: failed.Load(), Seconds: time.Since(start).Seconds()}
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstErr = e
 	}
@@ -266,15 +273,15 @@ func transaction(addr string, req, resp []byte) error {
 	return nil
 }
 
-func loadPingPong(addr string, n, size int) (loadResult, error) {
+func loadPingPong(addr string, n, size int) (Result, error) {
 	c, err := dialRetry(addr)
 	if err != nil {
-		return loadResult{}, err
+		return Result{}, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Minute))
-	if _, err := c.Write([]byte{modePing}); err != nil {
-		return loadResult{}, err
+	if _, err := c.Write([]byte{ModePing}); err != nil {
+		return Result{}, err
 	}
 	msg := make([]byte, size)
 	roundTrip := func() error {
@@ -286,7 +293,7 @@ func loadPingPong(addr string, n, size int) (loadResult, error) {
 	}
 	for range max(n/10, 1) {
 		if err := roundTrip(); err != nil {
-			return loadResult{}, err
+			return Result{}, err
 		}
 	}
 	lat := make([]time.Duration, n)
@@ -294,14 +301,14 @@ func loadPingPong(addr string, n, size int) (loadResult, error) {
 	for i := range lat {
 		t := time.Now()
 		if err := roundTrip(); err != nil {
-			return loadResult{}, err
+			return Result{}, err
 		}
 		lat[i] = time.Since(t)
 	}
 	elapsed := time.Since(start)
 	slices.Sort(lat)
 	rank := func(p float64) time.Duration { return lat[max(0, min(int(p*float64(n)+0.999999)-1, n-1))] }
-	return loadResult{P50: rank(0.50), P99: rank(0.99), Seconds: elapsed.Seconds()}, nil
+	return Result{P50: rank(0.50), P99: rank(0.99), Seconds: elapsed.Seconds()}, nil
 }
 
 // loadHold holds connections, each answered by the server through the
@@ -319,7 +326,7 @@ func loadHold(addr string, parallel int) int {
 		}
 		opened, firstErr, secs := openHeld(addr, n, parallel)
 		conns = append(conns, opened...)
-		json.NewEncoder(os.Stdout).Encode(loadResult{Open: len(conns), FirstErr: firstErr, Seconds: secs})
+		json.NewEncoder(os.Stdout).Encode(Result{Open: len(conns), FirstErr: firstErr, Seconds: secs})
 	}
 	for _, c := range conns {
 		c.Close()
@@ -371,7 +378,7 @@ func hold(addr string) (net.Conn, error) {
 	}
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	var b [1]byte
-	if _, err := c.Write([]byte{modeHold}); err != nil {
+	if _, err := c.Write([]byte{ModeHold}); err != nil {
 		c.Close()
 		return nil, err
 	}
