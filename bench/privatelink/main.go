@@ -92,7 +92,6 @@ type options struct {
 	parallel       int
 	restarts       []syscall.Signal
 	probeInterval  time.Duration
-	probeParallel  int
 	scaleTimeout   time.Duration
 	serveTimeout   time.Duration
 	neighThresh3   int
@@ -132,8 +131,7 @@ func main() {
 	flag.IntVar(&o.vpcsPerAccount, "vpcs-per-account", 20, "scale: consumer VPCs per account (each has a client instance; the instance quota is 20 an account)")
 	flag.IntVar(&o.parallel, "parallel", 1, "scale: CreateVpcEndpoint calls at a time")
 	restarts := flag.String("restarts", "kill,term", "scale: daemon restarts, in order, each kill (SIGKILL) or term (SIGTERM); \"\" for none")
-	flag.DurationVar(&o.probeInterval, "probe-interval", 100*time.Millisecond, "scale: least time between two probe rounds over the endpoints not yet answering")
-	flag.IntVar(&o.probeParallel, "probe-parallel", 16, "scale: probes at a time")
+	flag.DurationVar(&o.probeInterval, "probe-interval", 250*time.Millisecond, "scale: least time between two probe rounds over the endpoints not yet answering")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "scale: give up waiting for the endpoints to be available or deleted after this long")
 	flag.DurationVar(&o.serveTimeout, "serve-timeout", time.Minute, "scale: stop probing the endpoints that do not answer after this long, and report how many")
 	flag.IntVar(&o.neighThresh3, "neigh-gc-thresh3", 0, "scale: raise the host's net.ipv4.neigh.default.gc_thresh3 (and gc_thresh2 to half of it) to at least this for the scale part, and restore them after (0: leave the host's, 1024 by default, which 1,000 endpoints overflow)")
@@ -198,8 +196,8 @@ func (o *options) parse(phases, splits, variants, restarts string) error {
 		return errors.New("-duration, -n, -workers and -runs must be positive, -size at least 2")
 	case o.creates < 1 || o.createWarmup < 0 || o.interval <= 0 || o.createTimeout <= 0 || o.creates+o.createWarmup > 150:
 		return errors.New("need -creates ≥ 1, -create-warmup ≥ 0, -creates + -create-warmup ≤ 150, -interval and -create-timeout > 0")
-	case o.endpoints < 1 || o.vpcs < 1 || o.vpcsPerAccount < 1 || o.vpcsPerAccount > 20 || o.parallel < 1 || o.probeParallel < 1 || o.probeInterval <= 0 || o.serveTimeout <= 0 || o.neighThresh3 < 0:
-		return errors.New("need -endpoints, -vpcs, -parallel, -probe-parallel, -probe-interval, -serve-timeout > 0, -neigh-gc-thresh3 ≥ 0 and 1 ≤ -vpcs-per-account ≤ 20")
+	case o.endpoints < 1 || o.vpcs < 1 || o.vpcsPerAccount < 1 || o.vpcsPerAccount > 20 || o.parallel < 1 || o.probeInterval <= 0 || o.serveTimeout <= 0 || o.neighThresh3 < 0:
+		return errors.New("need -endpoints, -vpcs, -parallel, -probe-interval, -serve-timeout > 0, -neigh-gc-thresh3 ≥ 0 and 1 ≤ -vpcs-per-account ≤ 20")
 	case (o.endpoints+o.vpcs-1)/o.vpcs > 50:
 		return fmt.Errorf("-endpoints %d over -vpcs %d is more than 50 a VPC, the limit", o.endpoints, o.vpcs)
 	}

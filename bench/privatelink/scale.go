@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/netip"
@@ -15,9 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/privlink/privlink/bench/internal/benchd"
 	"github.com/privlink/privlink/bench/internal/proc"
 	"github.com/privlink/privlink/bench/internal/report"
+	"github.com/privlink/privlink/bench/internal/tcpload"
 	"github.com/privlink/privlink/internal/dataplane/netns"
 )
 
@@ -247,7 +251,7 @@ func scaleTest(ctx context.Context, o options, d *benchd.Daemon, p *provider) (*
 			targets = append(targets, &target{client: handles[j], addr: netip.AddrPortFrom(e.ip, nlbPort)})
 		}
 	}
-	ps, err := probeAll(ctx, targets, o.probeInterval, o.probeParallel, o.serveTimeout, nil)
+	ps, err := probeAll(ctx, targets, o.probeInterval, o.serveTimeout, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +267,7 @@ func scaleTest(ctx context.Context, o options, d *benchd.Daemon, p *provider) (*
 		t.served = time.Time{}
 	}
 	ts := time.Now()
-	if r.sweepStats, err = probeAll(ctx, targets, o.probeInterval, o.probeParallel, o.serveTimeout, nil); err != nil {
+	if r.sweepStats, err = probeAll(ctx, targets, o.probeInterval, o.serveTimeout, nil); err != nil {
 		return nil, err
 	}
 	r.sweep = time.Since(ts)
@@ -326,7 +330,7 @@ func restartTest(ctx context.Context, o options, d *benchd.Daemon, sig syscall.S
 	}
 	done := make(chan probed, 1)
 	go func() {
-		ps, err := probeAll(ctx, targets, o.probeInterval, o.probeParallel, o.serveTimeout, nil)
+		ps, err := probeAll(ctx, targets, o.probeInterval, o.serveTimeout, nil)
 		done <- probed{ps, err}
 	}()
 	started, healthy, err := d.StartAgain(ctx)
@@ -364,15 +368,14 @@ type probeStats struct {
 	lastErr          error // of the last failed attempt
 }
 
-// probeAll probes every target that has not answered yet (firstByteOn
-// from its client's namespace, the sockets of one namespace made in one
-// switch into it, parallel at a time, each within 500 ms), round after
-// round, rounds starting at least interval apart, until each has answered
-// once (its served time set) or timeout passes. Until gate is closed (nil:
-// at once) or one of them answers, rounds probe only a sample of one
-// target in probeSample, to leave the machine to the daemon while it
-// starts. It fails only when ctx is done.
-func probeAll(ctx context.Context, targets []*target, interval time.Duration, parallel int, timeout time.Duration, gate <-chan struct{}) (probeStats, error) {
+// probeAll probes every target that has not answered yet (probeRound,
+// each attempt within 500 ms), round after round, rounds starting at least
+// interval apart, until each has answered once (its served time set) or
+// timeout passes. Until gate is closed (nil: at once) or one of them
+// answers, rounds probe only a sample of one target in probeSample, to
+// leave the machine to the daemon while it starts. It fails only when ctx
+// is done or a socket cannot be made.
+func probeAll(ctx context.Context, targets []*target, interval, timeout time.Duration, gate <-chan struct{}) (probeStats, error) {
 	const probeSample = 50
 	var ps probeStats
 	deadline := time.Now().Add(timeout)
@@ -407,53 +410,120 @@ func probeAll(ctx context.Context, targets []*target, interval time.Duration, pa
 		roundStart := time.Now()
 		ps.rounds++
 		ps.attempts += len(left)
-		type item struct {
-			t  *target
-			fd int
+		if err := probeRound(left, 500*time.Millisecond, &ps); err != nil {
+			return ps, err
 		}
-		work := make(chan item)
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for range min(parallel, len(left)) {
-			wg.Go(func() {
-				for it := range work {
-					a := firstByteOn(it.fd, it.t.addr, time.Now().Add(500*time.Millisecond))
-					if a.err == nil {
-						it.t.served = a.answered
-					} else {
-						mu.Lock()
-						ps.lastErr = fmt.Errorf("%s: %w", it.t.addr, a.err)
-						mu.Unlock()
-					}
-				}
-			})
-		}
-		// Targets are grouped by client: one namespace switch a group.
-		for i := 0; i < len(left); {
-			j := i
-			for j < len(left) && left[j].client == left[i].client {
-				j++
-			}
-			fds, err := sockets(left[i].client, j-i)
-			if err != nil {
-				mu.Lock()
-				ps.lastErr = err
-				mu.Unlock()
-			} else {
-				for k, fd := range fds {
-					work <- item{left[i+k], fd}
-				}
-			}
-			i = j
-		}
-		close(work)
-		wg.Wait()
 		select {
 		case <-ctx.Done():
 			return ps, ctx.Err()
 		case <-time.After(time.Until(roundStart.Add(interval))):
 		}
 	}
+}
+
+// probeRound probes each target once, all at the same time, within
+// timeout: the sockets of one client namespace are made in one switch into
+// it, and one poll(2) loop on this goroutine's thread drives every
+// connect, the byte sent and the byte awaited, so a refused attempt (the
+// forwarder not listening yet) costs a socket, a connect, a getsockopt and
+// a close. It sets served of each target that answered, and ps.lastErr.
+func probeRound(targets []*target, timeout time.Duration, ps *probeStats) error {
+	type conn struct {
+		t    *target
+		fd   int
+		sent bool // connected and sent the request byte
+	}
+	var conns []*conn
+	fail := func(c *conn, err error) {
+		unix.Close(c.fd)
+		c.fd = -1
+		ps.lastErr = fmt.Errorf("%s: %w", c.t.addr, err)
+	}
+	// Targets are grouped by client: one namespace switch a group.
+	for i := 0; i < len(targets); {
+		j := i
+		for j < len(targets) && targets[j].client == targets[i].client {
+			j++
+		}
+		fds, err := sockets(targets[i].client, j-i)
+		if err != nil {
+			return err
+		}
+		for k, fd := range fds {
+			c := &conn{t: targets[i+k], fd: fd}
+			a := targets[i+k].addr
+			err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()})
+			if err != nil && !errors.Is(err, unix.EINPROGRESS) {
+				fail(c, fmt.Errorf("connect: %w", err))
+				continue
+			}
+			conns = append(conns, c)
+		}
+		i = j
+	}
+	deadline := time.Now().Add(timeout)
+	pfds := make([]unix.PollFd, 0, len(conns))
+	live := make([]*conn, 0, len(conns))
+	for {
+		pfds, live = pfds[:0], live[:0]
+		for _, c := range conns {
+			if c.fd < 0 {
+				continue
+			}
+			ev := int16(unix.POLLOUT)
+			if c.sent {
+				ev = unix.POLLIN
+			}
+			pfds = append(pfds, unix.PollFd{Fd: int32(c.fd), Events: ev})
+			live = append(live, c)
+		}
+		wait := time.Until(deadline)
+		if len(live) == 0 || wait <= 0 {
+			break
+		}
+		n, err := unix.Poll(pfds, int(wait/time.Millisecond)+1)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("poll: %w", err)
+		}
+		if n <= 0 {
+			continue
+		}
+		for i, p := range pfds {
+			c := live[i]
+			switch {
+			case p.Revents == 0:
+			case !c.sent:
+				if v, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || v != 0 {
+					fail(c, fmt.Errorf("connect: %w", errors.Join(err, unix.Errno(v))))
+					continue
+				}
+				if _, err := unix.Write(c.fd, []byte{tcpload.ModeHold}); err != nil {
+					fail(c, fmt.Errorf("write: %w", err))
+					continue
+				}
+				c.sent = true
+			default:
+				var b [1]byte
+				n, err := unix.Read(c.fd, b[:])
+				if errors.Is(err, unix.EAGAIN) {
+					continue
+				}
+				if n != 1 {
+					fail(c, fmt.Errorf("no answer: %d bytes, %v", n, err))
+					continue
+				}
+				c.t.served = time.Now()
+				unix.Close(c.fd)
+				c.fd = -1
+			}
+		}
+	}
+	for _, c := range conns {
+		if c.fd >= 0 {
+			fail(c, errors.New("timed out"))
+		}
+	}
+	return nil
 }
 
 // latest is the latest served time of the targets.
