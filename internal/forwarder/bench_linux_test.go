@@ -40,6 +40,11 @@ import (
 // (see TestMain) with the loadSpec it holds.
 const loadEnv = "PRIVLINK_FORWARDER_LOAD"
 
+// loadCPUEnv, when set, pins the load generator to that CPU list
+// (taskset -c), so that it does not share the engine's CPUs: run the
+// benchmark itself under taskset too.
+const loadCPUEnv = "PRIVLINK_BENCH_LOAD_CPU"
+
 const (
 	loadDuration = 3 * time.Second
 	loadWorkers  = 32
@@ -62,6 +67,7 @@ type loadResult struct {
 	Count    int           // connections (conns), round trips (latency), bytes (bulk)
 	Elapsed  time.Duration // of the measured part
 	P50, P99 time.Duration // latency
+	CPU      time.Duration // the load generator's own (clients and backend), in the measured part
 }
 
 func TestMain(m *testing.M) {
@@ -101,6 +107,9 @@ func startLoad(b *testing.B, spec loadSpec) *loadProc {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0])
+	if cpu := os.Getenv(loadCPUEnv); cpu != "" {
+		cmd = exec.Command("taskset", "-c", cpu, os.Args[0])
+	}
 	cmd.Env = append(os.Environ(), loadEnv+"="+string(js))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -136,6 +145,13 @@ func (p *loadProc) expect(b *testing.B, word string) string {
 	return strings.TrimSpace(rest)
 }
 
+// runOnceSpec runs spec and returns its result.
+func runOnceSpec(b *testing.B, spec loadSpec) loadResult {
+	b.Helper()
+	r, _ := runOnce(b, spec)
+	return r
+}
+
 // runOnce runs spec and returns its result and the engine's CPU time
 // during the measured part.
 func runOnce(b *testing.B, spec loadSpec) (loadResult, time.Duration) {
@@ -157,22 +173,100 @@ func runOnce(b *testing.B, spec loadSpec) (loadResult, time.Duration) {
 }
 
 // BenchmarkPrivilegedConns: loadWorkers clients in a loop connect, send
-// msgSize bytes, read the answer and the backend's close, and close.
-// cpu-us/conn is the engine's CPU time per connection.
+// msgSize bytes, read the answer and the backend's close, and close,
+// through the engine and, for comparison, through HAProxy (when installed)
+// in the same position: listening in the ENI's namespace, dialling from
+// the node's. cpu-us/conn is the proxy's CPU time per connection,
+// load-cpu-us/conn the clients' and backend's, which the proxy's way of
+// sending segments moves too.
 func BenchmarkPrivilegedConns(b *testing.B) {
 	tp := newTopo(b)
 	benchEngine(b, tp)
-	var conns, secs, cpu float64
-	for range b.N {
-		r, c := runOnce(b, loadSpec{Mode: "conns", Dial: tp.client, Addr: lisAddr.String(),
-			Serve: tp.target, Backend: target1.String(), Duration: loadDuration})
-		conns += float64(r.Count)
-		secs += r.Elapsed.Seconds()
-		cpu += c.Seconds()
+	haproxy := startHAProxy(b, tp)
+	for _, v := range []struct {
+		name string
+		addr netip.AddrPort
+		cpu  func() time.Duration
+	}{
+		{"engine", lisAddr, rusage},
+		{"haproxy", haproxyAddr, haproxy},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			if v.cpu == nil {
+				b.Skip("haproxy not installed")
+			}
+			var conns, secs, cpu, load float64
+			for range b.N {
+				cpu0 := v.cpu()
+				r := runOnceSpec(b, loadSpec{Mode: "conns", Dial: tp.client, Addr: v.addr.String(),
+					Serve: tp.target, Backend: target1.String(), Duration: loadDuration})
+				cpu += (v.cpu() - cpu0).Seconds()
+				conns += float64(r.Count)
+				secs += r.Elapsed.Seconds()
+				load += r.CPU.Seconds()
+			}
+			b.ReportMetric(conns/secs, "conn/s")
+			b.ReportMetric(cpu/conns*1e6, "cpu-us/conn")
+			b.ReportMetric(load/conns*1e6, "load-cpu-us/conn")
+			b.ReportMetric(conns, "conns")
+		})
 	}
-	b.ReportMetric(conns/secs, "conn/s")
-	b.ReportMetric(cpu/conns*1e6, "cpu-us/conn")
-	b.ReportMetric(conns, "conns")
+}
+
+// haproxyAddr is where startHAProxy's HAProxy listens, in the ENI's
+// namespace beside the engine's listener.
+var haproxyAddr = netip.MustParseAddrPort("10.10.1.1:8081")
+
+// startHAProxy runs HAProxy in TCP mode, one thread, from haproxyAddr in
+// tp.eni to target1 from srcIP in tp.node (its namespace keyword), and
+// returns a reader of its CPU time; nil when haproxy is not installed.
+func startHAProxy(b *testing.B, tp *topo) func() time.Duration {
+	b.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		return nil
+	}
+	cfg := fmt.Sprintf(`global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode tcp
+    option splice-auto
+    timeout connect 5s
+    timeout client 5m
+    timeout server 5m
+listen bench
+    bind %s namespace %s
+    server t1 %s namespace %s source %s
+`, haproxyAddr, tp.eni, target1, tp.node, srcIP)
+	path := b.TempDir() + "/haproxy.cfg"
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-db", "-f", path)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	// It binds in a moment; the configuration's errors show on stderr.
+	time.Sleep(500 * time.Millisecond)
+	pid := cmd.Process.Pid
+	return func() time.Duration {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// After the command in parentheses: state is field 3, utime
+		// and stime fields 14 and 15, in clock ticks (100 Hz).
+		f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+		ut, _ := strconv.Atoi(f[11])
+		st, _ := strconv.Atoi(f[12])
+		return time.Duration(ut+st) * 10 * time.Millisecond
+	}
 }
 
 // BenchmarkPrivilegedLatency: round trips of msgSize bytes on one
@@ -320,6 +414,7 @@ func runLoad(js string) error {
 		return errors.New("no go")
 	}
 	var r loadResult
+	cpu0 := rusage()
 	switch spec.Mode {
 	case "conns":
 		r, err = loadConns(d, addr, spec.Duration)
@@ -333,6 +428,7 @@ func runLoad(js string) error {
 	if err != nil {
 		return err
 	}
+	r.CPU = rusage() - cpu0
 	js2, _ := json.Marshal(r)
 	fmt.Println("result", string(js2))
 	return nil

@@ -38,6 +38,9 @@ type Options struct {
 	// privlink_forwarder_* families. An engine registers them once, so a
 	// registry serves one engine.
 	Metrics *metrics.Registry
+	// ConnectTimeout bounds a flow's connect to its backend; 0 means
+	// connectTimeout.
+	ConnectTimeout time.Duration
 }
 
 // Engine is the TCP forwarding engine: it serves the listeners of the last
@@ -47,6 +50,8 @@ type Engine struct {
 	exp   *exporter // nil without a registry
 	socks nsSockets
 	pipes pipePool // for the flows' splices
+	// connectTimeout bounds a flow's connect to its backend.
+	connectTimeout time.Duration
 	// wg counts accept loops and flows, for Run's shutdown.
 	wg sync.WaitGroup
 
@@ -60,9 +65,10 @@ type Engine struct {
 // New returns an engine with no listeners.
 func New(opts Options) *Engine {
 	e := &Engine{
-		log:       cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		socks:     nsSockets{prefetch: true},
-		listeners: make(map[string]*listener),
+		log:            cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
+		socks:          nsSockets{prefetch: true},
+		listeners:      make(map[string]*listener),
+		connectTimeout: cmp.Or(opts.ConnectTimeout, connectTimeout),
 	}
 	if opts.Metrics != nil {
 		e.exp = newExporter(opts.Metrics)

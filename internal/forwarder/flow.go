@@ -150,6 +150,8 @@ type flow struct {
 	// server is set once the outbound socket exists, before it
 	// connects, so that an abort also cancels the connect.
 	server atomic.Pointer[sock]
+	// eofs counts the directions that reached their source's EOF.
+	eofs atomic.Int32
 	// ended is set by whichever comes first, an abort (which resets both
 	// sides) or the normal end (which closes them): exactly one of them
 	// closes the connections and counts.
@@ -219,7 +221,7 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 		if !f.setServer(server) {
 			return
 		}
-		err = connect(ctx, server, rb.cfg.Addr, connectTimeout)
+		err = startConnect(server, rb.cfg.Addr)
 	}
 	if err != nil {
 		if !f.ended.Load() {
@@ -228,6 +230,19 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 		f.abort()
 		return
 	}
+	// The flow does not wait for the handshake: the client's bytes wait
+	// for the socket to become writable, which it does once connected,
+	// and a failed handshake comes back as the error of the next splice
+	// in either direction, which resets the flow. That saves a wait and
+	// a second connect per flow. Only the timeout needs a timer of its
+	// own, which looks at the socket's state when it fires.
+	timeout := time.AfterFunc(e.connectTimeout, func() {
+		if connecting(server) {
+			e.log.Debug("dial backend", "listener", l.key, "backend", b.key, "client", from, "err", errConnectTimeout)
+			f.abort()
+		}
+	})
+	defer timeout.Stop()
 	// Keepalive and TCP_NODELAY are on both sockets: the factory sets
 	// them on every socket it makes, and accepted ones inherit them from
 	// the listening socket. Keepalive finds dead peers without an idle

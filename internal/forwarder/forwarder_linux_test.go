@@ -246,6 +246,29 @@ func TestPrivilegedFailOpen(t *testing.T) {
 	}
 }
 
+// A backend that never answers the SYN: the flow does not wait for the
+// handshake, so only the connect timeout ends it, with a reset.
+func TestPrivilegedConnectTimeout(t *testing.T) {
+	tp := newTopo(t)
+	e := startEngineWith(t, Options{ConnectTimeout: 300 * time.Millisecond})
+	// A neighbour entry to a MAC nobody has: the SYNs leave and vanish,
+	// and no error comes back.
+	silent := netip.MustParseAddr("10.10.2.9")
+	run(t, "ip", "-n", tp.node, "neigh", "add", silent.String(), "lladdr", "02:00:00:00:00:99", "dev", "n0", "nud", "permanent")
+	mustSet(t, e, Table{Listeners: []Listener{tp.listener("l", lisAddr, tp.backend("t1", netip.AddrPortFrom(silent, 9000), Healthy))}})
+	start := time.Now()
+	expectReset(t, tp.client, lisAddr.String())
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("reset after %v, before the connect timeout", d)
+	}
+	testenv.WaitFor(t, time.Second, "the reset counted", func() error {
+		if st := e.Stats(); len(st) != 1 || len(st[0].Backends) != 1 || st[0].Backends[0].Resets != 1 || st[0].Backends[0].ActiveConns != 0 {
+			return fmt.Errorf("Stats() = %+v, want one reset and no active flow on t1", st)
+		}
+		return nil
+	})
+}
+
 func TestPrivilegedDrain(t *testing.T) {
 	tp := newTopo(t)
 	s1 := startServer(t, tp.target, target1.String(), echo)

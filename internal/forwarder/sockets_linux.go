@@ -1,12 +1,14 @@
 package forwarder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,19 +20,20 @@ import (
 
 // A socket belongs to the network namespace of the thread that created it,
 // for life: bind, listen, connect and accept work on it from any thread.
-// So the only namespace-bound step is socket(2) itself. One long-lived
-// goroutine per namespace, locked to a thread that sits in the namespace,
-// creates the sockets, and everything else happens on ordinary goroutines.
+// So the only namespace-bound step is socket(2) itself. A factory keeps
+// its namespace open and makes sockets on a thread that enters it just for
+// that (netns.Do): no thread stays in a namespace, so a thousand
+// namespaces that only listen cost a thousand descriptors, not a thousand
+// threads.
 //
-// Waking that thread is a thread switch there and back, which would cost
-// a new flow more than the socket itself: a factory that prefetches keeps
-// a stock of IPv4 sockets that flows take under a mutex, and is woken
-// only when the stock runs low, to refill it in one batch. A flow then
-// costs no namespace switch and, most of the time, no thread switch.
+// Entering a namespace costs more than the socket itself: a factory that
+// prefetches keeps a stock of IPv4 sockets that flows take under a mutex,
+// refilled in one batch, one switch, when it runs low. A flow then costs
+// no namespace switch and no thread switch.
 
 // Stock levels of a prefetching factory: a take that leaves fewer than
-// stockLow sockets wakes it, and it refills to stockFill. The stock is
-// made on the first demand, so a namespace that only listens holds none.
+// stockLow sockets starts a refill to stockFill. The stock is made on the
+// first demand, so a namespace that only listens holds none.
 const (
 	stockLow  = 8
 	stockFill = 32
@@ -55,25 +58,31 @@ type sockResult struct {
 	err error
 }
 
-type sockReq struct {
-	family int
-	reply  chan sockResult // buffered: the factory never blocks on it
-}
-
 // nsFactory makes TCP sockets in one network namespace.
 type nsFactory struct {
 	name     string
-	id       netns.ID      // of the namespace the factory's thread is in
-	prefetch bool          // keeps a stock of IPv4 sockets
-	reqs     chan sockReq  // sockets made on request
-	wake     chan struct{} // refill the stock; buffered
-	stop     chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	id       netns.ID // of the namespace h holds
+	prefetch bool     // keeps a stock of IPv4 sockets
 
-	mu     sync.Mutex
-	stock  []int // IPv4 sockets made ahead, taken from the end
-	waking bool  // a refill was asked for and has not run yet
+	// tuneOnce readies the namespace for dialling on its first outbound
+	// socket, and sets dialOpts, the options of outbound sockets. A
+	// namespace that only listens is never tuned: a listening socket
+	// gets every option itself, and its connections inherit them.
+	tuneOnce sync.Once
+	dialOpts []sockOpt
+
+	// hmu guards h's life: every entry into the namespace holds it for
+	// reading, and close for writing, so the descriptor is never used
+	// after close (its number could name another file by then).
+	hmu sync.RWMutex
+	h   netns.Handle
+
+	mu        sync.Mutex
+	closed    bool
+	stock     []int     // IPv4 sockets made ahead, taken from the end
+	refilling bool      // a refill runs
+	failedAt  time.Time // of the last refill that failed
+	refills   sync.WaitGroup
 }
 
 // startFactory starts a factory in the namespace now mounted at name.
@@ -89,41 +98,43 @@ func startFactory(name string, prefetch bool) (*nsFactory, error) {
 		h.Close()
 		return nil, fmt.Errorf("stat netns %s: %w", name, err)
 	}
-	f := &nsFactory{
+	return &nsFactory{
 		name:     name,
 		id:       netns.ID{Ino: st.Ino, Ctime: st.Ctim.Nano()},
 		prefetch: prefetch,
-		reqs:     make(chan sockReq),
-		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-	}
-	entered := make(chan error, 1)
-	go func() {
-		defer close(f.done)
-		defer h.Close()
-		// netns.Do locks a fresh thread, enters the namespace, and
-		// releases the thread only once it is back home.
-		err := netns.Do(h, func() error {
-			tuneForProxy()
-			entered <- nil
-			f.serve()
-			return nil
-		})
-		if err != nil {
-			// Either entering failed (the caller is waiting for
-			// this), or restoring did and the thread dies with the
-			// goroutine; the sockets made were right either way.
-			select {
-			case entered <- err:
-			default:
+		h:        h,
+	}, nil
+}
+
+// outboundSockets makes up to n sockets of family for connections out of
+// the namespace, in one namespace switch, and returns those made and the
+// error that stopped it early.
+func (f *nsFactory) outboundSockets(family, n int) ([]int, error) {
+	fds := make([]int, 0, n)
+	var failed error
+	err := f.in(func() error {
+		f.tuneOnce.Do(func() { f.dialOpts = sockOptsFor(tuneForProxy()) })
+		for range n {
+			r := newSocket(family, f.dialOpts)
+			if r.err != nil {
+				failed = r.err
+				break
 			}
+			fds = append(fds, r.fd)
 		}
-	}()
-	if err := <-entered; err != nil {
-		return nil, fmt.Errorf("netns %s: %w", name, err)
+		return nil
+	})
+	return fds, cmp.Or(err, failed)
+}
+
+// in runs fn inside the factory's namespace.
+func (f *nsFactory) in(fn func() error) error {
+	f.hmu.RLock()
+	defer f.hmu.RUnlock()
+	if f.h < 0 {
+		return fmt.Errorf("netns %s: %w", f.name, errFactoryClosed)
 	}
-	return f, nil
+	return netns.Do(f.h, fn)
 }
 
 // proxySysctls are the namespace settings a proxy that dials from it needs.
@@ -138,86 +149,56 @@ var proxySysctls = [...]struct{ path, value string }{
 	{"/proc/sys/net/ipv4/ip_local_port_range", "1024 65535"},
 }
 
-// tuneForProxy applies proxySysctls to the namespace of the calling thread
-// (/proc/sys/net shows the namespace of the thread that opens it). It is
-// best effort: without the settings the forwarder works, with fewer new
-// flows per second to one backend.
-func tuneForProxy() {
+// keepAliveSysctls make the namespace's keepalive timing the forwarder's,
+// so that a socket needs only SO_KEEPALIVE: three system calls fewer per
+// socket. The namespaces the forwarder works in (NLB nodes, endpoint
+// ENIs) are its own.
+var keepAliveSysctls = [...]struct{ path, value string }{
+	{"/proc/sys/net/ipv4/tcp_keepalive_time", strconv.Itoa(keepAliveIdle)},
+	{"/proc/sys/net/ipv4/tcp_keepalive_intvl", strconv.Itoa(keepAliveInterval)},
+	{"/proc/sys/net/ipv4/tcp_keepalive_probes", strconv.Itoa(keepAliveCount)},
+}
+
+// tuneForProxy applies proxySysctls and keepAliveSysctls to the namespace
+// of the calling thread (/proc/sys/net shows the namespace of the thread
+// that opens it) and reports whether the keepalive settings took. It is
+// best effort: without proxySysctls the forwarder works, with fewer new
+// flows per second to one backend; without the keepalive settings each
+// socket gets its own.
+func tuneForProxy() (keepAliveSet bool) {
 	for _, s := range proxySysctls {
 		_ = os.WriteFile(s.path, []byte(s.value), 0o644)
 	}
-}
-
-// serve runs on the factory's thread, inside the namespace, until stop.
-func (f *nsFactory) serve() {
-	// pause is set after a refill failed; a refill asked for meanwhile
-	// waits for it (pending).
-	var pause *time.Timer
-	var pauseC <-chan time.Time
-	pending := false
-	defer func() {
-		if pause != nil {
-			pause.Stop()
-		}
-		// Sockets made ahead that nobody took; takers now find the
-		// stock empty and the factory stopped.
-		f.mu.Lock()
-		stock := f.stock
-		f.stock = nil
-		f.mu.Unlock()
-		for _, fd := range stock {
-			unix.Close(fd)
-		}
-	}()
-	refill := func() {
-		if err := f.refill(); err != nil {
-			pause = time.NewTimer(errPause)
-			pauseC = pause.C
+	keepAliveSet = true
+	for _, s := range keepAliveSysctls {
+		if err := os.WriteFile(s.path, []byte(s.value), 0o644); err != nil {
+			keepAliveSet = false
 		}
 	}
-	for {
-		select {
-		case <-f.wake:
-			if pauseC != nil {
-				pending = true
-				continue
-			}
-			refill()
-		case <-pauseC:
-			pause, pauseC = nil, nil
-			if pending {
-				pending = false
-				refill()
-			}
-		case req := <-f.reqs:
-			req.reply <- newSocket(req.family)
-		case <-f.stop:
-			return
-		}
-	}
+	return keepAliveSet
 }
 
-// refill tops the stock up to stockFill; it returns socket(2)'s error if
-// one failed.
-func (f *nsFactory) refill() error {
+// refill tops the stock up to stockFill, in one namespace switch.
+func (f *nsFactory) refill() {
+	defer f.refills.Done()
 	f.mu.Lock()
 	need := stockFill - len(f.stock)
 	f.mu.Unlock()
-	fds := make([]int, 0, max(need, 0))
-	var err error
-	for range need {
-		r := newSocket(unix.AF_INET)
-		if r.err != nil {
-			err = r.err
-			break
-		}
-		fds = append(fds, r.fd)
-	}
+	fds, err := f.outboundSockets(unix.AF_INET, max(need, 0))
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refilling = false
+	if err != nil {
+		f.failedAt = time.Now()
+	}
+	if f.closed {
+		// Closed meanwhile: nobody takes these.
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return
+	}
 	f.stock = append(f.stock, fds...)
-	f.waking = false
-	f.mu.Unlock()
-	return err
 }
 
 // Keepalive of every socket, as Go sets it on its own connections: the
@@ -230,12 +211,17 @@ const (
 	keepAliveCount    = 9
 )
 
-// sockOpts are set on every socket a factory makes. A listening socket's
-// accepted sockets inherit them (Linux copies them on accept), so neither
-// side of a flow needs a setsockopt on its path. TCP_NODELAY: the
-// forwarder passes on segments as they come, and Nagle would hold a small
-// one back until the last is acknowledged.
-var sockOpts = [...]struct{ level, opt, value int }{
+// sockOpt is a socket option with an int value.
+type sockOpt struct{ level, opt, value int }
+
+// sockOpts are set on every listening socket. Its accepted sockets inherit
+// them (Linux copies them on accept), so the client's side of a flow needs
+// no setsockopt on its path. Outbound sockets get them too, made ahead in
+// batches, but only the first two where the namespace's keepalive timing
+// is already the forwarder's (sockOptsFor). TCP_NODELAY: the forwarder
+// passes on segments as they come, and Nagle would hold a small one back
+// until the last is acknowledged.
+var sockOpts = [...]sockOpt{
 	{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
 	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
 	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, keepAliveIdle},
@@ -243,14 +229,23 @@ var sockOpts = [...]struct{ level, opt, value int }{
 	{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, keepAliveCount},
 }
 
-// newSocket makes a non-blocking TCP socket with sockOpts.
-func newSocket(family int) sockResult {
+// sockOptsFor returns the options a socket needs in a namespace whose
+// keepalive sysctls are, or are not, the forwarder's.
+func sockOptsFor(keepAliveSet bool) []sockOpt {
+	if keepAliveSet {
+		return sockOpts[:2]
+	}
+	return sockOpts[:]
+}
+
+// newSocket makes a non-blocking TCP socket with opts.
+func newSocket(family int, opts []sockOpt) sockResult {
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return sockResult{fd: -1, err: fmt.Errorf("socket: %w", err)}
 	}
-	for _, o := range sockOpts {
-		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.value); err != nil {
+	for _, o := range opts {
+		if err := rawSetsockoptInt(fd, o.level, o.opt, o.value); err != nil {
 			unix.Close(fd)
 			return sockResult{fd: -1, err: fmt.Errorf("setsockopt: %w", err)}
 		}
@@ -268,49 +263,76 @@ func (f *nsFactory) socket(ctx context.Context, family int) (int, error) {
 		return f.request(ctx, family)
 	}
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return -1, fmt.Errorf("netns %s: %w", f.name, errFactoryClosed)
+	}
 	fd := -1
 	if n := len(f.stock); n > 0 {
 		fd = f.stock[n-1]
 		f.stock = f.stock[:n-1]
 	}
-	wake := len(f.stock) < stockLow && !f.waking
-	if wake {
-		f.waking = true
+	if len(f.stock) < stockLow && !f.refilling && time.Since(f.failedAt) >= errPause {
+		f.refilling = true
+		f.refills.Add(1)
+		go f.refill()
 	}
 	f.mu.Unlock()
-	if wake {
-		select {
-		case f.wake <- struct{}{}:
-		default: // already asked
-		}
-	}
 	if fd >= 0 {
 		return fd, nil
 	}
 	return f.request(ctx, family)
 }
 
-// request has the factory's thread make a socket now.
-func (f *nsFactory) request(ctx context.Context, family int) (int, error) {
+// request makes a socket for a connection out of the namespace now.
+// Entering the namespace does not block, so ctx is not consulted.
+func (f *nsFactory) request(_ context.Context, family int) (int, error) {
 	if f == nil {
 		return -1, errNoNamespace
 	}
-	req := sockReq{family: family, reply: make(chan sockResult, 1)}
-	select {
-	case f.reqs <- req:
-		r := <-req.reply // serve answers every request it takes
-		return r.fd, r.err
-	case <-f.stop:
-		return -1, fmt.Errorf("netns %s: %w", f.name, errFactoryClosed)
-	case <-ctx.Done():
-		return -1, ctx.Err()
+	fds, err := f.outboundSockets(family, 1)
+	if len(fds) == 0 {
+		return -1, err
 	}
+	return fds[0], nil
 }
 
-// close stops the factory and waits for its thread to leave the namespace.
+// listenSocket makes a socket to listen on, with every option of sockOpts:
+// the connections it accepts inherit them.
+func (f *nsFactory) listenSocket(family int) (int, error) {
+	if f == nil {
+		return -1, errNoNamespace
+	}
+	r := sockResult{fd: -1}
+	if err := f.in(func() error {
+		r = newSocket(family, sockOpts[:])
+		return nil
+	}); err != nil {
+		return -1, err
+	}
+	return r.fd, r.err
+}
+
+// close closes the factory's stock and namespace; sockets asked for later
+// fail with errFactoryClosed.
 func (f *nsFactory) close() {
-	f.once.Do(func() { close(f.stop) })
-	<-f.done
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.closed = true
+	stock := f.stock
+	f.stock = nil
+	f.mu.Unlock()
+	for _, fd := range stock {
+		unix.Close(fd)
+	}
+	f.refills.Wait()
+	f.hmu.Lock()
+	f.h.Close()
+	f.h = -1
+	f.hmu.Unlock()
 }
 
 // nsSockets keeps one factory per namespace name, and replaces a factory
@@ -396,7 +418,7 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 // (an ENI's address may appear a little after its listener).
 func listenIn(ctx context.Context, f *nsFactory, addr netip.AddrPort) (*listenSock, error) {
 	fam := family(addr.Addr())
-	fd, err := f.request(ctx, fam) // not from the stock: listening is rare
+	fd, err := f.listenSocket(fam)
 	if err != nil {
 		return nil, err
 	}
@@ -439,11 +461,12 @@ func outbound(ctx context.Context, f *nsFactory, src netip.Addr, fam int) (int, 
 	}
 	if src.IsValid() {
 		// On an IPv6 socket the option is best effort.
-		if err := unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil && fam == unix.AF_INET {
+		if err := rawSetsockoptInt(fd, unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil && fam == unix.AF_INET {
 			unix.Close(fd)
 			return -1, fmt.Errorf("setsockopt IP_BIND_ADDRESS_NO_PORT: %w", err)
 		}
-		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(src, 0))); err != nil {
+		sa := makeRawSockaddr(netip.AddrPortFrom(src, 0))
+		if err := rawBind(fd, &sa); err != nil {
 			unix.Close(fd)
 			return -1, fmt.Errorf("bind %s: %w", src, err)
 		}
@@ -516,15 +539,13 @@ func (ln *listenSock) Close() error {
 // net.ErrClosed.
 func (ln *listenSock) accept() (*sock, netip.AddrPort, error) {
 	var fd int
-	var sa syscall.Sockaddr
+	var from netip.AddrPort
 	var aerr error
 	err := ln.raw.Read(func(lfd uintptr) bool {
 		for {
-			// syscall's, not unix's: x/sys/unix adds a getsockopt
-			// per call to tell L2TP from TCP.
-			fd, sa, aerr = syscall.Accept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			fd, from, aerr = rawAccept4(int(lfd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 			switch aerr {
-			case unix.EINTR, unix.ECONNABORTED:
+			case unix.ECONNABORTED:
 				// Reset while queued: take the next one.
 				continue
 			case unix.EAGAIN:
@@ -541,13 +562,6 @@ func (ln *listenSock) accept() (*sock, netip.AddrPort, error) {
 	}
 	if err != nil {
 		return nil, netip.AddrPort{}, err
-	}
-	var from netip.AddrPort
-	switch a := sa.(type) {
-	case *syscall.SockaddrInet4:
-		from = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *syscall.SockaddrInet6:
-		from = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port))
 	}
 	c, err := newSock(fd, "accepted")
 	return c, from, err
@@ -568,7 +582,7 @@ func (s *sock) Close() error { return s.file.Close() }
 // closeWrite sends a FIN after the data queued.
 func (s *sock) closeWrite() error {
 	var err error
-	if cerr := s.raw.Control(func(fd uintptr) { err = unix.Shutdown(int(fd), unix.SHUT_WR) }); cerr != nil {
+	if cerr := s.raw.Control(func(fd uintptr) { err = rawShutdown(int(fd), unix.SHUT_WR) }); cerr != nil {
 		return cerr
 	}
 	if err != nil {
@@ -592,6 +606,36 @@ type pollConn interface {
 	syscall.Conn
 	SetWriteDeadline(time.Time) error
 }
+
+// startConnect starts a non-blocking connect of s to dst and returns
+// without waiting for the handshake.
+func startConnect(s *sock, dst netip.AddrPort) error {
+	sa := makeRawSockaddr(dst)
+	var err error
+	if cerr := s.raw.Control(func(fd uintptr) { err = rawConnect(int(fd), &sa) }); cerr != nil {
+		return fmt.Errorf("connect %s: %w", dst, cerr)
+	}
+	if err != nil && err != unix.EINPROGRESS {
+		return fmt.Errorf("connect %s: %w", dst, err)
+	}
+	return nil
+}
+
+// connecting reports whether s is still in its handshake (SYN sent). A
+// closed socket is not.
+func connecting(s *sock) bool {
+	var state uint8
+	s.raw.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	})
+	return state == tcpSynSent
+}
+
+// tcpSynSent is TCP_SYN_SENT of the kernel's tcp_states.h, the state of
+// tcp_info while a connect waits for the handshake.
+const tcpSynSent = 2
 
 // errConnectTimeout is the error of a connect that did not complete in
 // time. It wraps os.ErrDeadlineExceeded, a timeout net.Error.
@@ -618,7 +662,7 @@ func connect(ctx context.Context, c pollConn, dst netip.AddrPort, timeout time.D
 		stop := context.AfterFunc(ctx, func() { c.SetWriteDeadline(aLongTimeAgo) })
 		defer stop()
 	}
-	sa := sockaddr(dst)
+	sa := makeRawSockaddr(dst)
 	var cerr error
 	err = raw.Write(func(fd uintptr) bool {
 		// Once the poller says writable, connect again: on Linux it
@@ -626,7 +670,7 @@ func connect(ctx context.Context, c pollConn, dst netip.AddrPort, timeout time.D
 		// if it failed, and EALREADY if still in progress (the poller
 		// can wake spuriously). One call where SO_ERROR and
 		// getpeername would take two.
-		cerr = unix.Connect(int(fd), sa)
+		cerr = rawConnect(int(fd), &sa)
 		switch cerr {
 		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 			return false // wait for writability

@@ -3,6 +3,8 @@ package forwarder
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -80,4 +82,44 @@ func TestPrivilegedFactoryStock(t *testing.T) {
 	if _, err := f.socket(t.Context(), unix.AF_INET); !errors.Is(err, errFactoryClosed) {
 		t.Errorf("socket() after close = %v, want %v", err, errFactoryClosed)
 	}
+}
+
+// Namespaces that only listen hold no thread: a thousand endpoints must
+// not cost a thousand threads.
+func TestPrivilegedListenersHoldNoThreads(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	p := testenv.Prefix(t)
+	const n = 40
+	var tb Table
+	for i := range n {
+		ns := fmt.Sprintf("%sl%d", p, i)
+		run(t, "ip", "netns", "add", ns)
+		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		tb.Listeners = append(tb.Listeners, Listener{Key: ns, Namespace: ns, Addr: netip.MustParseAddrPort("127.0.0.1:8080")})
+	}
+	e := startEngine(t)
+	before := threads(t)
+	mustSet(t, e, tb)
+	if after := threads(t); after-before >= n/2 {
+		t.Errorf("threads went from %d to %d with %d listening namespaces, want no thread per namespace", before, after, n)
+	}
+	for i := range n {
+		// No backend: the engine accepts and resets.
+		c, err := dialNS(fmt.Sprintf("%sl%d", p, i), "127.0.0.1:8080")
+		if err != nil && !isReset(err) {
+			t.Fatalf("listener %d: %v", i, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+func threads(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }

@@ -109,15 +109,6 @@ func (pp *pipePool) close() {
 // readiness is the runtime poller's business.
 const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
 
-func splice(in, out, n int) (int, error) {
-	for {
-		m, err := unix.Splice(in, nil, out, nil, n, spliceFlags)
-		if err != unix.EINTR {
-			return int(m), err
-		}
-	}
-}
-
 // errStalled is a splice from a non-empty pipe that moved nothing.
 var errStalled = errors.New("splice moved no data")
 
@@ -162,9 +153,9 @@ func (c *chunk) fill(pp *pipePool, src *sock) (int, error) {
 	rerr := src.raw.Read(func(fd uintptr) bool {
 		c.take(pp)
 		if c.pipe {
-			n, err = splice(int(fd), c.p.w, pipeSize)
+			n, err = rawSplice(int(fd), c.p.w, pipeSize)
 		} else {
-			n, err = ignoringEINTR(unix.Read, int(fd), *c.buf)
+			n, err = rawRead(int(fd), *c.buf)
 		}
 		if err == unix.EAGAIN {
 			c.release(pp) // nothing held while waiting
@@ -188,9 +179,9 @@ func (c *chunk) drain(dst *sock, n int) (int, error) {
 		var err error
 		werr := dst.raw.Write(func(fd uintptr) bool {
 			if c.pipe {
-				m, err = splice(c.p.r, int(fd), n-done)
+				m, err = rawSplice(c.p.r, int(fd), n-done)
 			} else {
-				m, err = ignoringEINTR(unix.Write, int(fd), (*c.buf)[done:n])
+				m, err = rawWrite(int(fd), (*c.buf)[done:n])
 			}
 			if err == unix.EAGAIN {
 				err = nil
@@ -216,15 +207,6 @@ func (c *chunk) drain(dst *sock, n int) (int, error) {
 	return done, nil
 }
 
-func ignoringEINTR(rw func(int, []byte) (int, error), fd int, b []byte) (int, error) {
-	for {
-		n, err := rw(fd, b)
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
-}
-
 // pipe copies src to dst until src's EOF, which it passes on with a
 // half-close. It waits for data on the runtime poller (RawConn.Read) and
 // for room to write likewise, so closing either socket ends it. Bytes are
@@ -240,6 +222,13 @@ func (f *flow) pipe(dst, src *sock, in bool) error {
 			return err
 		}
 		if n == 0 {
+			if f.eofs.Add(1) == 2 {
+				// The other direction ended first, and its
+				// source's EOF means nothing is left to read on
+				// dst: closing both, which comes next, sends
+				// this FIN without a shutdown of its own.
+				return nil
+			}
 			return dst.closeWrite()
 		}
 		m, err := c.drain(dst, n)

@@ -23,7 +23,7 @@ func loopPair(t *testing.T) (*sock, *net.TCPConn) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	r := newSocket(unix.AF_INET)
+	r := newSocket(unix.AF_INET, sockOpts[:])
 	if r.err != nil {
 		t.Fatal(r.err)
 	}

@@ -11,6 +11,10 @@ import (
 // runDir holds the bind mounts of named network namespaces.
 const runDir = "/run/netns"
 
+// etcNetnsDir holds a directory of files per named namespace (its
+// resolv.conf) that `ip netns exec` binds over /etc.
+const etcNetnsDir = "/etc/netns"
+
 // ListNamespaces returns the names under /run/netns (the named network
 // namespaces, as `ip netns list` shows them) that start with prefix, sorted.
 func ListNamespaces(prefix string) ([]string, error) {

@@ -12,16 +12,23 @@ import (
 // with prefix: it detaches the bind mount under /run/netns and removes the
 // mount point. prefix must be one that Prefix returns.
 func RemoveNamespaces(prefix string) error {
+	return removeNamespaces(runDir, prefix)
+}
+
+// removeNamespaces does what RemoveNamespaces does, in dir rather than in
+// /run/netns. It tolerates another process removing the same namespaces at
+// the same time.
+func removeNamespaces(dir, prefix string) error {
 	if err := checkPrefix(prefix); err != nil {
 		return err
 	}
-	names, err := ListNamespaces(prefix)
+	names, err := listDir(dir, prefix)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, name := range names {
-		path := runDir + "/" + name
+		path := dir + "/" + name
 		// EINVAL: not a mount point (the leftover of an interrupted
 		// create); just remove it.
 		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {

@@ -46,10 +46,15 @@ const BasePrefix = "plktest-"
 // "plktest-<6 lower-case hex digits>-", and registers a cleanup that
 // deletes every network namespace whose name starts with it, also when t
 // fails, and reports an error if any is left over.
+//
+// As root, it also records the test process as the prefix's owner under
+// /run/privlink-testenv until that cleanup has run, and first sweeps away
+// what the prefixes of owners that are gone left behind (see the package
+// comment). What it sweeps, and how a sweep fails, it logs on t.
 func Prefix(t testing.TB) string {
 	t.Helper()
-	p := newPrefix()
-	CleanupNamespaces(t, p)
+	p, release := claimPrefix(t)
+	cleanupNamespaces(t, p, release)
 	return p
 }
 
@@ -66,19 +71,35 @@ func newPrefix() string {
 // cannot or if one is left. prefix must be one that Prefix returns.
 func CleanupNamespaces(t testing.TB, prefix string) {
 	t.Helper()
+	cleanupNamespaces(t, prefix, nil)
+}
+
+// cleanupNamespaces is CleanupNamespaces, whose cleanup then calls release
+// (if not nil) once no namespace of prefix is left. If one is, release is
+// not called: the owner record stays, so that a sweep retries once the
+// process has exited.
+func cleanupNamespaces(t testing.TB, prefix string, release func()) {
+	t.Helper()
 	if err := checkPrefix(prefix); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		clean := true
 		if err := RemoveNamespaces(prefix); err != nil {
 			t.Errorf("cleanup: %v", err)
+			clean = false
 		}
 		left, err := ListNamespaces(prefix)
 		if err != nil {
 			t.Errorf("cleanup: %v", err)
+			clean = false
 		}
 		if len(left) > 0 {
 			t.Errorf("cleanup: namespaces left over: %v", left)
+			clean = false
+		}
+		if clean && release != nil {
+			release()
 		}
 	})
 }
