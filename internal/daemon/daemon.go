@@ -117,6 +117,9 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	}
 
 	raiseOpenFiles(logger)
+	if !o.dataPlaneReplaced {
+		raiseNeighThresholds(logger, procSysNet)
+	}
 	if err := prepareDataDir(cfg.DataDir, logger); err != nil {
 		return err
 	}
