@@ -43,12 +43,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,6 +54,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/privlink/privlink/bench/internal/benchd"
+	"github.com/privlink/privlink/bench/internal/cmdline"
 	"github.com/privlink/privlink/bench/internal/report"
 	"github.com/privlink/privlink/internal/dataplane/netns"
 )
@@ -87,17 +86,10 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up on a launch after this long")
 	flag.DurationVar(&o.gap, "gap", 250*time.Millisecond, "pause after each termination")
 	flag.BoolVar(&o.distinct, "distinct", false, "give each launch an address of its own (10.0.1.10, .11, …) instead of letting the subnet reuse the lowest free one")
-	flag.StringVar(&o.privlink, "privlink", "", "path to the privlink binary (default: go build ./cmd/privlink into a temp dir)")
-	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "results file whose launch section is written (\"\" or \"-\": stdout only)")
+	cmdline.PrivlinkFlag(&o.privlink)
+	cmdline.OutFlag(&o.out, "launch")
 	flag.Parse()
-	log.SetFlags(log.Ltime)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args); err != nil {
-		log.Print(err)
-		os.Exit(1)
-	}
+	cmdline.Main(func(ctx context.Context) error { return run(ctx, o, os.Args) })
 }
 
 func run(ctx context.Context, o options, argv []string) (err error) {
@@ -107,29 +99,17 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	if os.Geteuid() != 0 {
 		return errors.New("launch needs root: privlink creates network namespaces")
 	}
-	tmp, err := os.MkdirTemp("", "privlink-launch-")
+	d, err := benchd.StartTemp(ctx, o.privlink, "privlink-launch-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	if o.privlink == "" {
-		log.Printf("building ./cmd/privlink")
-		if o.privlink, err = benchd.Build(ctx, tmp); err != nil {
-			return err
-		}
-	}
-	listener := filepath.Join(tmp, "listener")
+	defer func() { err = errors.Join(err, d.Close()) }()
+	listener := filepath.Join(d.Dir, "listener")
 	build := exec.CommandContext(ctx, "go", "build", "-o", listener, "./bench/launch/listener")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./bench/launch/listener: %w\n%s", err, out)
 	}
-
-	d, err := benchd.Start(ctx, o.privlink, tmp)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, d.Close()) }()
 	vpc, err := d.CreateVpc(ctx, "10.0.0.0/16")
 	if err != nil {
 		return err
@@ -192,15 +172,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	}
 	passes := d.Passes().Minus(passes0)
 	section := render(o, argv, d.Version, samples, passes, loadBefore, report.LoadAvg())
-	fmt.Print(section)
-	if o.out == "" || o.out == "-" {
-		return nil
-	}
-	if err := report.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
-		return err
-	}
-	log.Printf("wrote %s", o.out)
-	return nil
+	return report.Publish(o.out, beginMarker, endMarker, section)
 }
 
 // sample is one launch; the durations count from just before RunInstances.
@@ -410,10 +382,7 @@ func consoleOf(d *benchd.Daemon, id string) string {
 	return string(b)
 }
 
-const (
-	beginMarker = "<!-- launch:begin (written by bench/launch; edits here are overwritten) -->"
-	endMarker   = "<!-- launch:end -->"
-)
+var beginMarker, endMarker = report.Markers("launch")
 
 func render(o options, argv []string, plVersion string, samples []sample, passes benchd.Passes, loadBefore, loadAfter string) string {
 	var b strings.Builder

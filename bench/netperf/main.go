@@ -39,20 +39,16 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,7 +56,9 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/privlink/privlink/bench/internal/benchd"
+	"github.com/privlink/privlink/bench/internal/cmdline"
 	"github.com/privlink/privlink/bench/internal/report"
+	"github.com/privlink/privlink/bench/internal/tcpload"
 	"github.com/privlink/privlink/internal/dataplane/netns"
 )
 
@@ -84,17 +82,10 @@ func main() {
 	flag.IntVar(&o.n, "n", 20000, "timed round trips of each request/response test")
 	flag.IntVar(&o.runs, "runs", 3, "runs; the report gives the median over runs")
 	flag.IntVar(&o.buf, "buf", 64<<10, "size of the client's writes in the throughput test, bytes")
-	flag.StringVar(&o.privlink, "privlink", "", "path to the privlink binary (default: go build ./cmd/privlink into a temp dir)")
-	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "results file whose netperf section is written (\"\" or \"-\": stdout only)")
+	cmdline.PrivlinkFlag(&o.privlink)
+	cmdline.OutFlag(&o.out, "netperf")
 	flag.Parse()
-	log.SetFlags(log.Ltime)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args); err != nil {
-		log.Print(err)
-		os.Exit(1)
-	}
+	cmdline.Main(func(ctx context.Context) error { return run(ctx, o, os.Args) })
 }
 
 func run(ctx context.Context, o options, argv []string) (err error) {
@@ -104,18 +95,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	if os.Geteuid() != 0 {
 		return errors.New("netperf needs root: it creates network namespaces")
 	}
-	tmp, err := os.MkdirTemp("", "privlink-netperf-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if o.privlink == "" {
-		log.Printf("building ./cmd/privlink")
-		if o.privlink, err = benchd.Build(ctx, tmp); err != nil {
-			return err
-		}
-	}
-	d, err := benchd.Start(ctx, o.privlink, tmp)
+	d, err := benchd.StartTemp(ctx, o.privlink, "privlink-netperf-")
 	if err != nil {
 		return err
 	}
@@ -157,22 +137,14 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 				return fmt.Errorf("run %d, %s: request/response: %w", r, p.name, err)
 			}
 			res[p.name].rr = rr
-			log.Printf("  p50 %s  p99 %s  %.0f round trips/s", fmtUs(rr.p50), fmtUs(rr.p99), rr.tps)
+			log.Printf("  p50 %s  p99 %s  %.0f round trips/s", report.US(float64(rr.p50)), report.US(float64(rr.p99)), rr.tps)
 		}
 		for name, x := range res {
 			results[name] = append(results[name], *x)
 		}
 	}
 	section := render(o, argv, d.Version, raw, pl, results, loadBefore, report.LoadAvg())
-	fmt.Print(section)
-	if o.out == "" || o.out == "-" {
-		return nil
-	}
-	if err := report.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
-		return err
-	}
-	log.Printf("wrote %s", o.out)
-	return nil
+	return report.Publish(o.out, beginMarker, endMarker, section)
 }
 
 // pair is a path to measure: a server and a client namespace.
@@ -373,7 +345,7 @@ func throughput(ctx context.Context, p *pair, dur time.Duration, bufSize int) (t
 	deadline := time.Now().Add(dur + time.Minute)
 	ln.SetDeadline(deadline)
 	srvErr := make(chan error, 1)
-	go func() { srvErr <- sink(ln, deadline) }()
+	go func() { srvErr <- acceptOne(ln, deadline, tcpload.Sink) }()
 
 	c, err := dialIn(ctx, p.client, addr)
 	if err != nil {
@@ -383,61 +355,28 @@ func throughput(ctx context.Context, p *pair, dur time.Duration, bufSize int) (t
 	}
 	defer c.Close()
 	c.SetDeadline(deadline)
-	buf := make([]byte, bufSize)
 	cpu0 := readCPU()
-	start := time.Now()
-	end := start.Add(dur)
-	var sent int64
-	for time.Now().Before(end) {
-		n, err := c.Write(buf)
-		sent += int64(n)
-		if err != nil {
-			return tputResult{}, fmt.Errorf("write: %w", err)
-		}
-	}
-	if err := c.CloseWrite(); err != nil {
+	got, elapsed, err := tcpload.Stream(c, dur, bufSize)
+	if err != nil {
 		return tputResult{}, err
 	}
-	var count [8]byte
-	if _, err := io.ReadFull(c, count[:]); err != nil {
-		return tputResult{}, fmt.Errorf("read the server's count: %w", err)
-	}
-	elapsed := time.Since(start)
 	busy := readCPU().busySince(cpu0)
 	if err := <-srvErr; err != nil {
 		return tputResult{}, fmt.Errorf("server: %w", err)
 	}
-	got := int64(binary.BigEndian.Uint64(count[:]))
-	if got != sent {
-		return tputResult{}, fmt.Errorf("server received %d bytes, client sent %d", got, sent)
-	}
 	return tputResult{gbps: float64(got) * 8 / elapsed.Seconds() / 1e9, busy: busy}, nil
 }
 
-// sink accepts one connection, reads it to EOF and answers the byte count.
-func sink(ln *net.TCPListener, deadline time.Time) error {
+// acceptOne accepts one connection, sets its deadline, and serves it with
+// serve (tcpload.Sink, a one-byte tcpload.Echo).
+func acceptOne(ln *net.TCPListener, deadline time.Time, serve func(net.Conn) error) error {
 	c, err := ln.Accept()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	c.SetDeadline(deadline)
-	buf := make([]byte, 256<<10)
-	var total int64
-	for {
-		n, err := c.Read(buf)
-		total += int64(n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	var count [8]byte
-	binary.BigEndian.PutUint64(count[:], uint64(total))
-	_, err = c.Write(count[:])
-	return err
+	return serve(c)
 }
 
 type rrResult struct {
@@ -456,7 +395,7 @@ func requestResponse(ctx context.Context, p *pair, n int) (rrResult, error) {
 	deadline := time.Now().Add(5 * time.Minute)
 	ln.SetDeadline(deadline)
 	srvErr := make(chan error, 1)
-	go func() { srvErr <- echo(ln, deadline) }()
+	go func() { srvErr <- acceptOne(ln, deadline, func(c net.Conn) error { return tcpload.Echo(c, 1) }) }()
 
 	c, err := dialIn(ctx, p.client, addr)
 	if err != nil {
@@ -466,29 +405,10 @@ func requestResponse(ctx context.Context, p *pair, n int) (rrResult, error) {
 	}
 	defer c.Close()
 	c.SetDeadline(deadline)
-	b := []byte{'x'}
-	roundTrip := func() error {
-		if _, err := c.Write(b); err != nil {
-			return err
-		}
-		_, err := io.ReadFull(c, b)
-		return err
+	lat, elapsed, err := tcpload.PingPong(c, []byte{'x'}, n)
+	if err != nil {
+		return rrResult{}, err
 	}
-	for range max(n/10, 1) {
-		if err := roundTrip(); err != nil {
-			return rrResult{}, err
-		}
-	}
-	lat := make([]time.Duration, n)
-	start := time.Now()
-	for i := range lat {
-		t := time.Now()
-		if err := roundTrip(); err != nil {
-			return rrResult{}, err
-		}
-		lat[i] = time.Since(t)
-	}
-	elapsed := time.Since(start)
 	c.CloseWrite()
 	if err := <-srvErr; err != nil {
 		return rrResult{}, fmt.Errorf("server: %w", err)
@@ -498,28 +418,6 @@ func requestResponse(ctx context.Context, p *pair, n int) (rrResult, error) {
 		p99: report.Percentile(lat, 0.99),
 		tps: float64(n) / elapsed.Seconds(),
 	}, nil
-}
-
-// echo accepts one connection and echoes it byte for byte until EOF.
-func echo(ln *net.TCPListener, deadline time.Time) error {
-	c, err := ln.Accept()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(deadline)
-	b := make([]byte, 1)
-	for {
-		if _, err := io.ReadFull(c, b); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if _, err := c.Write(b); err != nil {
-			return err
-		}
-	}
 }
 
 // cpuTimes is the first line of /proc/stat: jiffies per state, all CPUs.
@@ -553,10 +451,7 @@ func (t cpuTimes) busySince(t0 cpuTimes) float64 {
 	return float64(t.busy-t0.busy) / float64(t.total-t0.total)
 }
 
-const (
-	beginMarker = "<!-- netperf:begin (written by bench/netperf; edits here are overwritten) -->"
-	endMarker   = "<!-- netperf:end -->"
-)
+var beginMarker, endMarker = report.Markers("netperf")
 
 func render(o options, argv []string, plVersion string, raw, pl *pair, results map[string][]result, loadBefore, loadAfter string) string {
 	var b strings.Builder
@@ -575,14 +470,14 @@ func render(o options, argv []string, plVersion string, raw, pl *pair, results m
 	for _, p := range []*pair{raw, pl} {
 		rs := results[p.name]
 		w("| %s | %s Gbit/s [%s] | %s %% | %s [%s] | %s [%s] | %s [%s] |\n", p.name,
-			f2(med(rs, gbps)), all(rs, gbps, f2),
-			f0(med(rs, busy)*100),
-			fmtUsF(med(rs, p50)), all(rs, p50, fmtUsF),
-			fmtUsF(med(rs, p99)), all(rs, p99, fmtUsF),
-			f0(med(rs, tps)), all(rs, tps, f0))
+			report.F2(report.MedianOf(rs, gbps)), report.Each(rs, gbps, report.F2),
+			report.F0(report.MedianOf(rs, busy)*100),
+			report.US(report.MedianOf(rs, p50)), report.Each(rs, p50, report.US),
+			report.US(report.MedianOf(rs, p99)), report.Each(rs, p99, report.US),
+			report.F0(report.MedianOf(rs, tps)), report.Each(rs, tps, report.F0))
 	}
 	rr, pr := results[raw.name], results[pl.name]
-	ratio := func(f func(result) float64) string { return f2(med(pr, f) / med(rr, f)) }
+	ratio := func(f func(result) float64) string { return report.F2(report.MedianOf(pr, f) / report.MedianOf(rr, f)) }
 	w("\n| privlink / raw | throughput | RR p50 | RR p99 | round trips/s |\n|---|---|---|---|---|\n")
 	w("| ratio of medians | %s | %s | %s | %s |\n", ratio(gbps), ratio(p50), ratio(p99), ratio(tps))
 	paired := func(f func(result) float64) string {
@@ -592,12 +487,12 @@ func render(o options, argv []string, plVersion string, raw, pl *pair, results m
 		}
 		parts := make([]string, len(xs))
 		for i, x := range xs {
-			parts[i] = f2(x)
+			parts[i] = report.F2(x)
 		}
-		return fmt.Sprintf("%s [%s]", f2(report.Median(xs)), strings.Join(parts, ", "))
+		return fmt.Sprintf("%s [%s]", report.F2(report.Median(xs)), strings.Join(parts, ", "))
 	}
 	w("| median of per-run ratios [each run] | %s | %s | %s | %s |\n", paired(gbps), paired(p50), paired(p99), paired(tps))
-	got := med(pr, gbps) / med(rr, gbps)
+	got := report.MedianOf(pr, gbps) / report.MedianOf(rr, gbps)
 	verdict := "met"
 	if got < 0.8 {
 		verdict = "MISSED"
@@ -612,25 +507,3 @@ func busy(r result) float64 { return r.tput.busy }
 func p50(r result) float64  { return float64(r.rr.p50) }
 func p99(r result) float64  { return float64(r.rr.p99) }
 func tps(r result) float64  { return r.rr.tps }
-
-func med(rs []result, f func(result) float64) float64 {
-	xs := make([]float64, len(rs))
-	for i, r := range rs {
-		xs[i] = f(r)
-	}
-	return report.Median(xs)
-}
-
-func all(rs []result, f func(result) float64, format func(float64) string) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = format(f(r))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func f2(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
-func f0(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
-
-func fmtUs(d time.Duration) string { return fmtUsF(float64(d)) }
-func fmtUsF(ns float64) string     { return fmt.Sprintf("%.1f µs", ns/1e3) }

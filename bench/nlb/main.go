@@ -50,13 +50,11 @@ import (
 	"log"
 	"os"
 	"os/exec"
-	"os/signal"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/privlink/privlink/bench/internal/benchd"
+	"github.com/privlink/privlink/bench/internal/cmdline"
 	"github.com/privlink/privlink/bench/internal/haproxy"
 	"github.com/privlink/privlink/bench/internal/proc"
 	"github.com/privlink/privlink/bench/internal/proxycmp"
@@ -80,14 +78,7 @@ type options struct {
 }
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "serve":
-			os.Exit(tcpload.ServeMain(os.Args[2:]))
-		case "load":
-			os.Exit(tcpload.LoadMain(os.Args[2:]))
-		}
-	}
+	tcpload.Subcommand()
 	var o options
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each throughput and connections-per-second test")
 	flag.IntVar(&o.n, "n", 20000, "timed round trips of each latency test")
@@ -99,21 +90,16 @@ func main() {
 	flag.StringVar(&o.variants, "variants", "direct,haproxy,nlb", "which paths to measure")
 	flag.StringVar(&o.haproxyIn, "haproxy-in", "node", "where haproxy runs: node (the NLB node's namespace) or instance (a third instance at 10.0.1.30)")
 	flag.StringVar(&o.haproxy, "haproxy", "haproxy", "haproxy binary")
-	flag.StringVar(&o.privlink, "privlink", "", "path to the privlink binary (default: go build ./cmd/privlink into a temp dir)")
-	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "results file whose nlb section is written (\"\" or \"-\": stdout only)")
+	cmdline.PrivlinkFlag(&o.privlink)
+	cmdline.OutFlag(&o.out, "nlb")
 	flag.Parse()
-	log.SetFlags(log.Ltime)
-	var err error
-	if o.splits, err = proxycmp.ParseSplits(*splits); err != nil {
-		log.Fatalf("-splits: %v", err)
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args); err != nil {
-		log.Print(err)
-		os.Exit(1)
-	}
+	cmdline.Main(func(ctx context.Context) error {
+		var err error
+		if o.splits, err = proxycmp.ParseSplits(*splits); err != nil {
+			return fmt.Errorf("-splits: %w", err)
+		}
+		return run(ctx, o, os.Args)
+	})
 }
 
 const (
@@ -166,18 +152,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "privlink-nlb-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if o.privlink == "" {
-		log.Printf("building ./cmd/privlink")
-		if o.privlink, err = benchd.Build(ctx, tmp); err != nil {
-			return err
-		}
-	}
-	d, err := benchd.Start(ctx, o.privlink, tmp)
+	d, err := benchd.StartTemp(ctx, o.privlink, "privlink-nlb-")
 	if err != nil {
 		return err
 	}
@@ -190,7 +165,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	if err != nil {
 		return err
 	}
-	srv, err := tcpload.StartServer(ctx, exe, env.serverNS, o.splits[0].Server, serverPort, o.size, tmp)
+	srv, err := tcpload.StartServer(ctx, exe, env.serverNS, o.splits[0].Server, serverPort, o.size, d.Dir)
 	if err != nil {
 		return err
 	}
@@ -222,7 +197,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 			ns, ip = env.haproxyNS, haproxyIP
 			where = "in a third instance " + ns + " at " + ip + " in the same subnet"
 		}
-		hp, err := startHAProxy(ctx, o, ns, ip, tmp)
+		hp, err := startHAProxy(ctx, o, ns, ip, d.Dir)
 		if err != nil {
 			return err
 		}
@@ -240,35 +215,14 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 				nodeIP, nlbPort, nlbPort, serverPort, serverIP, serverPort, env.nodeNS),
 		})
 	}
-	for _, v := range variants {
-		log.Printf("%s: %s", v.Name, v.Desc)
-	}
-	// Let the daemon's runtime see its single CPU (sysmon rereads the
-	// affinity about once a second) and check every path end to end.
-	time.Sleep(2 * time.Second)
 	if err := proxycmp.Check(ctx, exe, o.splits[0].Client, o.tests(), variants); err != nil {
 		return err
 	}
 
 	loadBefore := report.LoadAvg()
-	res := make([]map[string][]proxycmp.Sample, len(o.splits))
-	for r := range o.runs {
-		for i, sp := range o.splits {
-			if res[i] == nil {
-				res[i] = map[string][]proxycmp.Sample{}
-			}
-			if err := proxycmp.Place(sp, d.PID(), srv.PID(), variants); err != nil {
-				return err
-			}
-			order := slices.Concat(variants[r%len(variants):], variants[:r%len(variants)])
-			got, err := proxycmp.Measure(ctx, exe, o.tests(), sp, order, fmt.Sprintf("run %d/%d, %s", r+1, o.runs, sp))
-			if err != nil {
-				return err
-			}
-			for name, s := range got {
-				res[i][name] = append(res[i][name], *s)
-			}
-		}
+	res, err := proxycmp.Compare(ctx, exe, o.tests(), o.splits, o.runs, d.PID(), srv.PID(), variants)
+	if err != nil {
+		return err
 	}
 
 	var mem *memResult
@@ -280,15 +234,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 		log.Printf("  %s", mem.summary())
 	}
 	section := render(o, argv, d.Version, variants, res, mem, loadBefore, report.LoadAvg())
-	fmt.Print(section)
-	if o.out == "" || o.out == "-" {
-		return nil
-	}
-	if err := report.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
-		return err
-	}
-	log.Printf("wrote %s", o.out)
-	return nil
+	return report.Publish(o.out, beginMarker, endMarker, section)
 }
 
 // startHAProxy starts haproxy in namespace ns on ip:haproxyPort, pinned to

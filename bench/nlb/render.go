@@ -10,10 +10,7 @@ import (
 	"github.com/privlink/privlink/bench/internal/report"
 )
 
-const (
-	beginMarker = "<!-- nlb:begin (written by bench/nlb; edits here are overwritten) -->"
-	endMarker   = "<!-- nlb:end -->"
-)
+var beginMarker, endMarker = report.Markers("nlb")
 
 // The issue's targets.
 const (
@@ -83,22 +80,22 @@ func renderSplit(w func(string, ...any), sp proxycmp.Split, variants []*proxycmp
 	direct, hap, nlb := res["direct"], res["HAProxy"], res["privlink NLB"]
 	w("\n| target (issue 4) | ratio of medians | per run | verdict |\n|---|---|---|---|\n")
 	if direct != nil && nlb != nil {
-		got := proxycmp.Med(nlb, proxycmp.Gbps) / proxycmp.Med(direct, proxycmp.Gbps)
-		w("| throughput NLB / direct ≥ %.1f | %s | %s | %s |\n", targetThroughput, proxycmp.F2(got), proxycmp.PerRun(nlb, direct, proxycmp.Gbps, proxycmp.Ratio, proxycmp.F2), proxycmp.Verdict(got >= targetThroughput))
+		got := report.MedianOf(nlb, proxycmp.Gbps) / report.MedianOf(direct, proxycmp.Gbps)
+		w("| throughput NLB / direct ≥ %.1f | %s | %s | %s |\n", targetThroughput, report.F2(got), proxycmp.PerRun(nlb, direct, proxycmp.Gbps, proxycmp.Ratio, report.F2), proxycmp.Verdict(got >= targetThroughput))
 	}
 	if hap != nil && nlb != nil {
-		got := proxycmp.Med(nlb, proxycmp.CPS) / proxycmp.Med(hap, proxycmp.CPS)
-		w("| conn/s NLB / HAProxy ≥ %.1f | %s | %s | %s |\n", targetConns, proxycmp.F2(got), proxycmp.PerRun(nlb, hap, proxycmp.CPS, proxycmp.Ratio, proxycmp.F2), proxycmp.Verdict(got >= targetConns))
+		got := report.MedianOf(nlb, proxycmp.CPS) / report.MedianOf(hap, proxycmp.CPS)
+		w("| conn/s NLB / HAProxy ≥ %.1f | %s | %s | %s |\n", targetConns, report.F2(got), proxycmp.PerRun(nlb, hap, proxycmp.CPS, proxycmp.Ratio, report.F2), proxycmp.Verdict(got >= targetConns))
 	}
 	if direct != nil && nlb != nil {
-		got := (proxycmp.Med(nlb, proxycmp.P50) - proxycmp.Med(direct, proxycmp.P50)) / 1e3
-		w("| latency p50 NLB − direct ≤ %.0f µs | %s | %s | %s |\n", targetLatencyUs, proxycmp.US(got*1e3), proxycmp.PerRun(nlb, direct, proxycmp.P50, proxycmp.Diff, proxycmp.US), proxycmp.Verdict(got <= targetLatencyUs))
+		got := (report.MedianOf(nlb, proxycmp.P50) - report.MedianOf(direct, proxycmp.P50)) / 1e3
+		w("| latency p50 NLB − direct ≤ %.0f µs | %s | %s | %s |\n", targetLatencyUs, report.US(got*1e3), proxycmp.PerRun(nlb, direct, proxycmp.P50, proxycmp.Diff, report.US), proxycmp.Verdict(got <= targetLatencyUs))
 	}
 	if direct != nil && hap != nil {
-		w("| latency p50 HAProxy − direct (no target) | %s | %s | |\n", proxycmp.US(proxycmp.Med(hap, proxycmp.P50)-proxycmp.Med(direct, proxycmp.P50)), proxycmp.PerRun(hap, direct, proxycmp.P50, proxycmp.Diff, proxycmp.US))
-		w("| throughput HAProxy / direct (no target) | %s | %s | |\n", proxycmp.F2(proxycmp.Med(hap, proxycmp.Gbps)/proxycmp.Med(direct, proxycmp.Gbps)), proxycmp.PerRun(hap, direct, proxycmp.Gbps, proxycmp.Ratio, proxycmp.F2))
+		w("| latency p50 HAProxy − direct (no target) | %s | %s | |\n", report.US(report.MedianOf(hap, proxycmp.P50)-report.MedianOf(direct, proxycmp.P50)), proxycmp.PerRun(hap, direct, proxycmp.P50, proxycmp.Diff, report.US))
+		w("| throughput HAProxy / direct (no target) | %s | %s | |\n", report.F2(report.MedianOf(hap, proxycmp.Gbps)/report.MedianOf(direct, proxycmp.Gbps)), proxycmp.PerRun(hap, direct, proxycmp.Gbps, proxycmp.Ratio, report.F2))
 	}
 	if hap != nil && nlb != nil {
-		w("| proxy CPU per connection, HAProxy / NLB (no target) | %s | %s | |\n", proxycmp.F2(proxycmp.Med(hap, proxycmp.ProxyPerConn)/proxycmp.Med(nlb, proxycmp.ProxyPerConn)), proxycmp.PerRun(hap, nlb, proxycmp.ProxyPerConn, proxycmp.Ratio, proxycmp.F2))
+		w("| proxy CPU per connection, HAProxy / NLB (no target) | %s | %s | |\n", report.F2(report.MedianOf(hap, proxycmp.ProxyPerConn)/report.MedianOf(nlb, proxycmp.ProxyPerConn)), proxycmp.PerRun(hap, nlb, proxycmp.ProxyPerConn, proxycmp.Ratio, report.F2))
 	}
 }

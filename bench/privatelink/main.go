@@ -49,7 +49,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -58,6 +57,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/privlink/privlink/bench/internal/benchd"
+	"github.com/privlink/privlink/bench/internal/cmdline"
 	"github.com/privlink/privlink/bench/internal/proxycmp"
 	"github.com/privlink/privlink/bench/internal/report"
 	"github.com/privlink/privlink/bench/internal/tcpload"
@@ -94,21 +94,13 @@ type options struct {
 	probeInterval  time.Duration
 	scaleTimeout   time.Duration
 	serveTimeout   time.Duration
-	neighThresh3   int
 
 	privlink string
 	out      string
 }
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "serve":
-			os.Exit(tcpload.ServeMain(os.Args[2:]))
-		case "load":
-			os.Exit(tcpload.LoadMain(os.Args[2:]))
-		}
-	}
+	tcpload.Subcommand()
 	var o options
 	phases := flag.String("phases", "traffic,create,scale", "what to measure: traffic (throughput, conn/s, latency), create (CreateVpcEndpoint → first byte), scale (many endpoints, restart)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "traffic: length of each throughput and connections-per-second test")
@@ -134,21 +126,15 @@ func main() {
 	flag.DurationVar(&o.probeInterval, "probe-interval", 250*time.Millisecond, "scale: least time between two probe rounds over the endpoints not yet answering")
 	flag.DurationVar(&o.scaleTimeout, "scale-timeout", 10*time.Minute, "scale: give up waiting for the endpoints to be available or deleted after this long")
 	flag.DurationVar(&o.serveTimeout, "serve-timeout", time.Minute, "scale: stop probing the endpoints that do not answer after this long, and report how many")
-	flag.IntVar(&o.neighThresh3, "neigh-gc-thresh3", 0, "scale: raise the host's net.ipv4.neigh.default.gc_thresh3 (and gc_thresh2 to half of it) to at least this for the scale part, and restore them after (0: leave the host's, 1024 by default, which 1,000 endpoints overflow)")
-	flag.StringVar(&o.privlink, "privlink", "", "path to the privlink binary (default: go build ./cmd/privlink into a temp dir)")
-	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "results file whose privatelink section is written (\"\" or \"-\": stdout only)")
+	cmdline.PrivlinkFlag(&o.privlink)
+	cmdline.OutFlag(&o.out, "privatelink")
 	flag.Parse()
-	log.SetFlags(log.Ltime)
-	if err := o.parse(*phases, *splits, *variants, *restarts); err != nil {
-		log.Fatal(err)
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args); err != nil {
-		log.Print(err)
-		os.Exit(1)
-	}
+	cmdline.Main(func(ctx context.Context) error {
+		if err := o.parse(*phases, *splits, *variants, *restarts); err != nil {
+			return err
+		}
+		return run(ctx, o, os.Args)
+	})
 }
 
 // parse checks the flags and parses the lists.
@@ -196,8 +182,8 @@ func (o *options) parse(phases, splits, variants, restarts string) error {
 		return errors.New("-duration, -n, -workers and -runs must be positive, -size at least 2")
 	case o.creates < 1 || o.createWarmup < 0 || o.interval <= 0 || o.createTimeout <= 0 || o.creates+o.createWarmup > 150:
 		return errors.New("need -creates ≥ 1, -create-warmup ≥ 0, -creates + -create-warmup ≤ 150, -interval and -create-timeout > 0")
-	case o.endpoints < 1 || o.vpcs < 1 || o.vpcsPerAccount < 1 || o.vpcsPerAccount > 20 || o.parallel < 1 || o.probeInterval <= 0 || o.serveTimeout <= 0 || o.neighThresh3 < 0:
-		return errors.New("need -endpoints, -vpcs, -parallel, -probe-interval, -serve-timeout > 0, -neigh-gc-thresh3 ≥ 0 and 1 ≤ -vpcs-per-account ≤ 20")
+	case o.endpoints < 1 || o.vpcs < 1 || o.vpcsPerAccount < 1 || o.vpcsPerAccount > 20 || o.parallel < 1 || o.probeInterval <= 0 || o.serveTimeout <= 0:
+		return errors.New("need -endpoints, -vpcs, -parallel, -probe-interval, -serve-timeout > 0 and 1 ≤ -vpcs-per-account ≤ 20")
 	case (o.endpoints+o.vpcs-1)/o.vpcs > 50:
 		return fmt.Errorf("-endpoints %d over -vpcs %d is more than 50 a VPC, the limit", o.endpoints, o.vpcs)
 	}
@@ -244,24 +230,13 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "privlink-privatelink-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if o.privlink == "" {
-		log.Printf("building ./cmd/privlink")
-		if o.privlink, err = benchd.Build(ctx, tmp); err != nil {
-			return err
-		}
-	}
-	d, err := benchd.Start(ctx, o.privlink, tmp)
+	d, err := benchd.StartTemp(ctx, o.privlink, "privlink-privatelink-")
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, d.Close()) }()
 
-	p, err := setupProvider(ctx, d, exe, o.splits[0].Server, o.size, tmp)
+	p, err := setupProvider(ctx, d, exe, o.splits[0].Server, o.size, d.Dir)
 	if err != nil {
 		return err
 	}
@@ -287,7 +262,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 			if err != nil {
 				return fmt.Errorf("%w\n%s", err, d.LogTail(20))
 			}
-			if res.traffic, err = trafficTest(ctx, o, d, exe, p, c, ep, tmp); err != nil {
+			if res.traffic, err = trafficTest(ctx, o, d, exe, p, c, ep, d.Dir); err != nil {
 				return err
 			}
 		}
@@ -304,16 +279,7 @@ func run(ctx context.Context, o options, argv []string) (err error) {
 		}
 	}
 
-	section := render(o, argv, d.Version, p, res)
-	fmt.Print(section)
-	if o.out == "" || o.out == "-" {
-		return nil
-	}
-	if err := report.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
-		return err
-	}
-	log.Printf("wrote %s", o.out)
-	return nil
+	return report.Publish(o.out, beginMarker, endMarker, render(o, argv, d.Version, p, res))
 }
 
 // runInstancesWait waits until the consumer's client runs.

@@ -12,7 +12,9 @@ import (
 // the initial namespace: beyond gc_thresh3 entries (1024 by default),
 // however many namespaces hold them, no new entry is created, ARP
 // resolution fails and packets to unresolved neighbours are dropped.
-// /proc/net/stat/arp_cache counts these refusals (table_fulls).
+// /proc/net/stat/arp_cache counts these refusals (table_fulls). The
+// daemon raises the thresholds at start (internal/daemon/neigh.go); the
+// bench reports them and the refusals.
 
 const neighSysctl = "/proc/sys/net/ipv4/neigh/default/"
 
@@ -33,21 +35,6 @@ func readNeighThresholds() (neighThresholds, error) {
 		}
 	}
 	return t, nil
-}
-
-func writeNeighThresholds(t neighThresholds) error {
-	// In an order that keeps thresh1 ≤ thresh2 ≤ thresh3 at every step,
-	// whether they go up or down.
-	order := []int{2, 1, 0}
-	if cur, err := readNeighThresholds(); err == nil && t[2] < cur[2] {
-		order = []int{0, 1, 2}
-	}
-	for _, i := range order {
-		if err := os.WriteFile(fmt.Sprintf("%sgc_thresh%d", neighSysctl, i+1), []byte(strconv.Itoa(t[i])), 0o644); err != nil {
-			return fmt.Errorf("gc_thresh%d: %w", i+1, err)
-		}
-	}
-	return nil
 }
 
 // arpTableFulls is the sum over CPUs of /proc/net/stat/arp_cache's

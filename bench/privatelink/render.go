@@ -10,10 +10,7 @@ import (
 	"github.com/privlink/privlink/bench/internal/report"
 )
 
-const (
-	beginMarker = "<!-- privatelink:begin (written by bench/privatelink; edits here are overwritten) -->"
-	endMarker   = "<!-- privatelink:end -->"
-)
+var beginMarker, endMarker = report.Markers("privatelink")
 
 // The issue's targets.
 const (
@@ -70,30 +67,30 @@ func renderTraffic(w func(string, ...any), o options, tr *trafficResult) {
 		direct, ep, hap, nlb := res[vDirect], res[vEndpoint], res[vHAProxy], res[vNLB]
 		w("\n| target (issue 5) | ratio of medians | per run | verdict |\n|---|---|---|---|\n")
 		if direct != nil && ep != nil {
-			got := proxycmp.Med(ep, proxycmp.Gbps) / proxycmp.Med(direct, proxycmp.Gbps)
-			w("| throughput endpoint / direct ≥ %.1f | %s | %s | %s |\n", targetThroughput, proxycmp.F2(got),
-				proxycmp.PerRun(ep, direct, proxycmp.Gbps, proxycmp.Ratio, proxycmp.F2), proxycmp.Verdict(got >= targetThroughput))
+			got := report.MedianOf(ep, proxycmp.Gbps) / report.MedianOf(direct, proxycmp.Gbps)
+			w("| throughput endpoint / direct ≥ %.1f | %s | %s | %s |\n", targetThroughput, report.F2(got),
+				proxycmp.PerRun(ep, direct, proxycmp.Gbps, proxycmp.Ratio, report.F2), proxycmp.Verdict(got >= targetThroughput))
 		}
 		if hap != nil && ep != nil {
-			got := proxycmp.Med(ep, proxycmp.CPS) / proxycmp.Med(hap, proxycmp.CPS)
-			w("| conn/s endpoint / HAProxy ≥ %.1f | %s | %s | %s |\n", targetConns, proxycmp.F2(got),
-				proxycmp.PerRun(ep, hap, proxycmp.CPS, proxycmp.Ratio, proxycmp.F2), proxycmp.Verdict(got >= targetConns))
+			got := report.MedianOf(ep, proxycmp.CPS) / report.MedianOf(hap, proxycmp.CPS)
+			w("| conn/s endpoint / HAProxy ≥ %.1f | %s | %s | %s |\n", targetConns, report.F2(got),
+				proxycmp.PerRun(ep, hap, proxycmp.CPS, proxycmp.Ratio, report.F2), proxycmp.Verdict(got >= targetConns))
 			w("| proxy CPU per connection, HAProxy / endpoint (no target) | %s | %s | |\n",
-				proxycmp.F2(proxycmp.Med(hap, proxycmp.ProxyPerConn)/proxycmp.Med(ep, proxycmp.ProxyPerConn)), proxycmp.PerRun(hap, ep, proxycmp.ProxyPerConn, proxycmp.Ratio, proxycmp.F2))
+				report.F2(report.MedianOf(hap, proxycmp.ProxyPerConn)/report.MedianOf(ep, proxycmp.ProxyPerConn)), proxycmp.PerRun(hap, ep, proxycmp.ProxyPerConn, proxycmp.Ratio, report.F2))
 		}
 		if direct != nil && ep != nil {
 			w("| latency p50 endpoint − direct (no target) | %s | %s | |\n",
-				proxycmp.US(proxycmp.Med(ep, proxycmp.P50)-proxycmp.Med(direct, proxycmp.P50)), proxycmp.PerRun(ep, direct, proxycmp.P50, proxycmp.Diff, proxycmp.US))
+				report.US(report.MedianOf(ep, proxycmp.P50)-report.MedianOf(direct, proxycmp.P50)), proxycmp.PerRun(ep, direct, proxycmp.P50, proxycmp.Diff, report.US))
 		}
 		if direct != nil && hap != nil {
 			w("| throughput HAProxy / direct (no target) | %s | %s | |\n",
-				proxycmp.F2(proxycmp.Med(hap, proxycmp.Gbps)/proxycmp.Med(direct, proxycmp.Gbps)), proxycmp.PerRun(hap, direct, proxycmp.Gbps, proxycmp.Ratio, proxycmp.F2))
+				report.F2(report.MedianOf(hap, proxycmp.Gbps)/report.MedianOf(direct, proxycmp.Gbps)), proxycmp.PerRun(hap, direct, proxycmp.Gbps, proxycmp.Ratio, report.F2))
 		}
 		if nlb != nil && ep != nil {
 			w("| throughput endpoint / NLB (no target) | %s | %s | |\n",
-				proxycmp.F2(proxycmp.Med(ep, proxycmp.Gbps)/proxycmp.Med(nlb, proxycmp.Gbps)), proxycmp.PerRun(ep, nlb, proxycmp.Gbps, proxycmp.Ratio, proxycmp.F2))
+				report.F2(report.MedianOf(ep, proxycmp.Gbps)/report.MedianOf(nlb, proxycmp.Gbps)), proxycmp.PerRun(ep, nlb, proxycmp.Gbps, proxycmp.Ratio, report.F2))
 			w("| conn/s endpoint / NLB (no target) | %s | %s | |\n",
-				proxycmp.F2(proxycmp.Med(ep, proxycmp.CPS)/proxycmp.Med(nlb, proxycmp.CPS)), proxycmp.PerRun(ep, nlb, proxycmp.CPS, proxycmp.Ratio, proxycmp.F2))
+				report.F2(report.MedianOf(ep, proxycmp.CPS)/report.MedianOf(nlb, proxycmp.CPS)), proxycmp.PerRun(ep, nlb, proxycmp.CPS, proxycmp.Ratio, report.F2))
 		}
 	}
 }
@@ -185,11 +182,7 @@ func renderScale(w func(string, ...any), o options, sr *scaleResult) {
 			rr.status.RSSMB(), rr.status.FDs, rr.status.Threads, rr.passes.Count, ms(rr.passes.Mean()), rr.probes.rounds, rr.probes.attempts, rr.probeCPU)
 	}
 	w("| `DeleteVpcEndpoints` of all until every endpoint is `deleted` and its namespace gone | %.1f s |\n", sr.deleted.Seconds())
-	how := "the host's own"
-	if sr.raised {
-		how = "raised for this part with -neigh-gc-thresh3, restored after"
-	}
-	w("| host ARP table: net.ipv4.neigh.default.gc_thresh1/2/3 (one table for all namespaces) | %s (%s); the table refused %d new entries during this part (table_fulls, /proc/net/stat/arp_cache) |\n", sr.thresholds, how, sr.tableFulls)
+	w("| host ARP table: net.ipv4.neigh.default.gc_thresh1/2/3 (one table for all namespaces) | %s (the host's, which the daemon raises at start to at least 1024/8192/16384); the table refused %d new entries during this part (table_fulls, /proc/net/stat/arp_cache) |\n", sr.thresholds, sr.tableFulls)
 }
 
 // renderTargets sums up the issue's targets.
@@ -199,12 +192,12 @@ func renderTargets(w func(string, ...any), res results) {
 		for i, sp := range splitsOf(tr) {
 			r := tr.res[i]
 			if d, e := r[vDirect], r[vEndpoint]; d != nil && e != nil {
-				got := proxycmp.Med(e, proxycmp.Gbps) / proxycmp.Med(d, proxycmp.Gbps)
-				w("| throughput endpoint / direct ≥ %.1f (%s) | %s | %s |\n", targetThroughput, sp, proxycmp.F2(got), proxycmp.Verdict(got >= targetThroughput))
+				got := report.MedianOf(e, proxycmp.Gbps) / report.MedianOf(d, proxycmp.Gbps)
+				w("| throughput endpoint / direct ≥ %.1f (%s) | %s | %s |\n", targetThroughput, sp, report.F2(got), proxycmp.Verdict(got >= targetThroughput))
 			}
 			if h, e := r[vHAProxy], r[vEndpoint]; h != nil && e != nil {
-				got := proxycmp.Med(e, proxycmp.CPS) / proxycmp.Med(h, proxycmp.CPS)
-				w("| conn/s endpoint / HAProxy ≥ %.1f (%s) | %s | %s |\n", targetConns, sp, proxycmp.F2(got), proxycmp.Verdict(got >= targetConns))
+				got := report.MedianOf(e, proxycmp.CPS) / report.MedianOf(h, proxycmp.CPS)
+				w("| conn/s endpoint / HAProxy ≥ %.1f (%s) | %s | %s |\n", targetConns, sp, report.F2(got), proxycmp.Verdict(got >= targetConns))
 			}
 		}
 	}

@@ -50,7 +50,6 @@ type scaleResult struct {
 	deleted       time.Duration // DeleteVpcEndpoints of all until every endpoint and namespace is gone
 
 	thresholds            neighThresholds // the host's gc_thresh1/2/3 during the test
-	raised                bool            // by -neigh-gc-thresh3
 	tableFulls            int64           // the ARP table's refusals during the test
 	loadBefore, loadAfter string
 }
@@ -87,23 +86,11 @@ func scaleTest(ctx context.Context, o options, d *benchd.Daemon, p *provider) (*
 	r.perVPC = (o.endpoints + o.vpcs - 1) / o.vpcs
 	r.accounts = (o.vpcs + o.vpcsPerAccount - 1) / o.vpcsPerAccount
 	r.loadBefore = report.LoadAvg()
-	orig, err := readNeighThresholds()
-	if err != nil {
+	// The daemon, already running, has raised them (at least
+	// 1024/8192/16384) unless the host's were higher.
+	var err error
+	if r.thresholds, err = readNeighThresholds(); err != nil {
 		return nil, fmt.Errorf("neighbour table thresholds: %w", err)
-	}
-	r.thresholds = orig
-	if n := o.neighThresh3; n > orig[2] {
-		r.thresholds = neighThresholds{orig[0], max(orig[1], n/2), n}
-		r.raised = true
-		if err := writeNeighThresholds(r.thresholds); err != nil {
-			return nil, fmt.Errorf("raise the neighbour table thresholds: %w", err)
-		}
-		log.Printf("scale: host neighbour table gc_thresh1/2/3 raised from %s to %s until the end of this part", orig, r.thresholds)
-		defer func() {
-			if err := writeNeighThresholds(orig); err != nil {
-				log.Printf("restore the neighbour table thresholds to %s: %v", orig, err)
-			}
-		}()
 	}
 	fulls0 := arpTableFulls()
 	defer func() { r.tableFulls = arpTableFulls() - fulls0 }()

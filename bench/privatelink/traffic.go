@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"slices"
-	"time"
 
 	"github.com/privlink/privlink/bench/internal/benchd"
 	"github.com/privlink/privlink/bench/internal/haproxy"
@@ -87,34 +85,13 @@ backend server
 			Desc: fmt.Sprintf("the provider's client %s → the NLB node %s:%d → the forwarder → server %s:%d: the provider's own path through its NLB", clientIP, nodeIP, nlbPort, serverIP, serverPort),
 		})
 	}
-	for _, v := range tr.variants {
-		log.Printf("%s: %s", v.Name, v.Desc)
-	}
-	// Let the daemon's runtime see its single CPU (sysmon rereads the
-	// affinity about once a second) and check every path end to end.
-	time.Sleep(2 * time.Second)
 	if err := proxycmp.Check(ctx, exe, o.splits[0].Client, o.tests(), tr.variants); err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, d.LogTail(20))
 	}
 	tr.loadBefore = report.LoadAvg()
-	tr.res = make([]map[string][]proxycmp.Sample, len(o.splits))
-	for r := range o.runs {
-		for i, sp := range o.splits {
-			if tr.res[i] == nil {
-				tr.res[i] = map[string][]proxycmp.Sample{}
-			}
-			if err := proxycmp.Place(sp, d.PID(), p.server.PID(), tr.variants); err != nil {
-				return nil, err
-			}
-			order := slices.Concat(tr.variants[r%len(tr.variants):], tr.variants[:r%len(tr.variants)])
-			got, err := proxycmp.Measure(ctx, exe, o.tests(), sp, order, fmt.Sprintf("run %d/%d, %s", r+1, o.runs, sp))
-			if err != nil {
-				return nil, err
-			}
-			for name, s := range got {
-				tr.res[i][name] = append(tr.res[i][name], *s)
-			}
-		}
+	var err error
+	if tr.res, err = proxycmp.Compare(ctx, exe, o.tests(), o.splits, o.runs, d.PID(), p.server.PID(), tr.variants); err != nil {
+		return nil, err
 	}
 	tr.loadAfter = report.LoadAvg()
 	return tr, nil

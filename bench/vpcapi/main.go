@@ -27,11 +27,9 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -44,6 +42,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/privlink/privlink/bench/internal/benchd"
+	"github.com/privlink/privlink/bench/internal/cmdline"
 	"github.com/privlink/privlink/bench/internal/report"
 )
 
@@ -61,20 +60,13 @@ func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 1000, "calls per phase (CreateVpc, DescribeVpcs, DeleteVpc)")
 	flag.IntVar(&o.runs, "runs", 3, "runs; the report gives the median over runs")
-	flag.StringVar(&o.privlink, "privlink", "", "path to the privlink binary (default: go build ./cmd/privlink into a temp dir)")
+	cmdline.PrivlinkFlag(&o.privlink)
 	flag.StringVar(&o.moto, "moto", "", "command that starts moto, with the port appended as `-p PORT` (default: moto_server if on PATH, else python3 -m moto.server)")
-	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "results file whose vpcapi section is written (\"\" or \"-\": stdout only)")
+	cmdline.OutFlag(&o.out, "vpcapi")
 	flag.StringVar(&o.cpuprof, "cpuprofile", "", "if set, fetch a CPU profile of the daemon (/debug/pprof/profile) during the first CreateVpc phase and write it here")
 	flag.DurationVar(&o.settle, "settle", 5*time.Minute, "how long to wait for privlink's namespaces to appear or go between phases")
 	flag.Parse()
-	log.SetFlags(log.Ltime)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Args); err != nil {
-		log.Print(err)
-		os.Exit(1)
-	}
+	cmdline.Main(func(ctx context.Context) error { return run(ctx, o, os.Args) })
 }
 
 func run(ctx context.Context, o options, argv []string) error {
@@ -89,12 +81,8 @@ func run(ctx context.Context, o options, argv []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if o.privlink == "" {
-		o.privlink = filepath.Join(tmp, "privlink")
-		log.Printf("building ./cmd/privlink")
-		if out, err := exec.Command("go", "build", "-o", o.privlink, "./cmd/privlink").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/privlink: %w\n%s", err, out)
-		}
+	if o.privlink, err = benchd.Binary(ctx, o.privlink, tmp); err != nil {
+		return err
 	}
 
 	pl, err := startPrivlink(ctx, o.privlink, tmp, o.settle)
@@ -129,15 +117,7 @@ func run(ctx context.Context, o options, argv []string) error {
 		}
 	}
 	section := render(o, argv, results, pl.version, mo.version, loadBefore, report.LoadAvg())
-	fmt.Print(section)
-	if o.out == "" || o.out == "-" {
-		return nil
-	}
-	if err := report.WriteSection(o.out, beginMarker, endMarker, section); err != nil {
-		return err
-	}
-	log.Printf("wrote %s", o.out)
-	return nil
+	return report.Publish(o.out, beginMarker, endMarker, section)
 }
 
 var phases = []string{"CreateVpc", "DescribeVpcs", "DeleteVpc"}
@@ -312,14 +292,7 @@ func (s *server) stop() {
 	}
 }
 
-func (s *server) logTail() string {
-	b, _ := os.ReadFile(s.logPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 30 {
-		lines = lines[len(lines)-30:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (s *server) logTail() string { return benchd.TailLines(s.logPath, 30) }
 
 func startProcess(name, logPath string, argv []string) (*server, error) {
 	logf, err := os.Create(logPath)
@@ -340,43 +313,11 @@ func startProcess(name, logPath string, argv []string) (*server, error) {
 
 // waitHTTP polls url until it answers 200, the process exits or 60 s pass.
 func (s *server) waitHTTP(ctx context.Context, url string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after 60s: %v\n%s", s.name, err, s.logTail())
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("%s exited before it was ready\n%s", s.name, s.logTail())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return benchd.WaitHTTP(ctx, s.name, url, s.done, s.logTail)
 }
 
 func startPrivlink(ctx context.Context, bin, tmp string, settle time.Duration) (*server, error) {
-	port, err := freePort()
+	port, err := benchd.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -446,7 +387,7 @@ func startMoto(ctx context.Context, motoCmd, tmp string) (*server, error) {
 			argv = []string{"python3", "-m", "moto.server"}
 		}
 	}
-	port, err := freePort()
+	port, err := benchd.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -486,10 +427,7 @@ func fetchProfile(ctx context.Context, url, path string) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-const (
-	beginMarker = "<!-- vpcapi:begin (written by bench/vpcapi; edits here are overwritten) -->"
-	endMarker   = "<!-- vpcapi:end -->"
-)
+var beginMarker, endMarker = report.Markers("vpcapi")
 
 func render(o options, argv []string, results map[string]map[string][]stats, plVersion, motoVersion, loadBefore, loadAfter string) string {
 	var b strings.Builder

@@ -491,11 +491,8 @@ var eniFilters = filterDefs[NetworkInterface]{
 func (s *Service) DescribeNetworkInterfaces(ctx context.Context, account string, in DescribeNetworkInterfacesInput) (DescribeNetworkInterfacesOutput, error) {
 	var out DescribeNetworkInterfacesOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idENI.checkAll(in.NetworkInterfaceIDs); err != nil {
+		if err := idENI.checkDescribe(in.NetworkInterfaceIDs, in.Page, "networkInterfaceIdSet"); err != nil {
 			return err
-		}
-		if len(in.NetworkInterfaceIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter networkInterfaceIdSet cannot be used with the parameter maxResults")
 		}
 		if err := eniFilters.validate(in.Filters); err != nil {
 			return err

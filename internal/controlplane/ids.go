@@ -104,6 +104,19 @@ func (k idKind) checkAll(ids []string) error {
 	return nil
 }
 
+// checkDescribe checks the ids a Describe call names (checkAll), and that
+// they do not come with MaxResults: EC2 takes one or the other. param is
+// the ids' name in the error ("vpcIdSet", "instancesSet", …).
+func (k idKind) checkDescribe(ids []string, p Page, param string) error {
+	if err := k.checkAll(ids); err != nil {
+		return err
+	}
+	if len(ids) > 0 && p.MaxResults != 0 {
+		return awsapi.Errorf("InvalidParameterCombination", "The parameter %s cannot be used with the parameter maxResults", param)
+	}
+	return nil
+}
+
 // notFound returns the kind's NotFound error for one or more ids, in the
 // singular or plural form AWS uses.
 func (k idKind) notFound(ids ...string) error {

@@ -744,11 +744,8 @@ func tagValues(tags []model.Tag) []string {
 func (s *Service) DescribeInstances(ctx context.Context, account string, in DescribeInstancesInput) (DescribeInstancesOutput, error) {
 	var out DescribeInstancesOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idInstance.checkAll(in.InstanceIDs); err != nil {
+		if err := idInstance.checkDescribe(in.InstanceIDs, in.Page, "instancesSet"); err != nil {
 			return err
-		}
-		if len(in.InstanceIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
 		}
 		if err := instanceFilters.validate(in.Filters); err != nil {
 			return err
@@ -979,11 +976,8 @@ var instanceStatusFilters = func() filterDefs[InstanceStatus] {
 func (s *Service) DescribeInstanceStatus(ctx context.Context, account string, in DescribeInstanceStatusInput) (DescribeInstanceStatusOutput, error) {
 	var out DescribeInstanceStatusOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idInstance.checkAll(in.InstanceIDs); err != nil {
+		if err := idInstance.checkDescribe(in.InstanceIDs, in.Page, "instancesSet"); err != nil {
 			return err
-		}
-		if len(in.InstanceIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
 		}
 		if err := instanceStatusFilters.validate(in.Filters); err != nil {
 			return err

@@ -488,11 +488,8 @@ func removeAssociation(list []model.NetworkAclAssociation, id string) []model.Ne
 func (s *Service) DescribeNetworkAcls(ctx context.Context, account string, in DescribeNetworkAclsInput) (DescribeNetworkAclsOutput, error) {
 	var out DescribeNetworkAclsOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idNetworkAcl.checkAll(in.NetworkAclIDs); err != nil {
+		if err := idNetworkAcl.checkDescribe(in.NetworkAclIDs, in.Page, "networkAclIdSet"); err != nil {
 			return err
-		}
-		if len(in.NetworkAclIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter networkAclIdSet cannot be used with the parameter maxResults")
 		}
 		acls, err := selectOwned[model.NetworkAcl](tx, idNetworkAcl, account, in.NetworkAclIDs)
 		if err != nil {

@@ -178,11 +178,8 @@ func (s *Service) DescribeSecurityGroups(ctx context.Context, account string, in
 		if len(in.GroupNames) > 0 {
 			return errNoDefaultVpc()
 		}
-		if err := idSecurityGroup.checkAll(in.GroupIDs); err != nil {
+		if err := idSecurityGroup.checkDescribe(in.GroupIDs, in.Page, "groupIdSet"); err != nil {
 			return err
-		}
-		if len(in.GroupIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter groupIdSet cannot be used with the parameter maxResults")
 		}
 		groups, err := listSecurityGroups(tx, account)
 		if err != nil {

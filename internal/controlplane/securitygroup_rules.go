@@ -561,11 +561,8 @@ func (s *Service) ruleInfo(g *model.SecurityGroup, egress bool, r model.Security
 func (s *Service) DescribeSecurityGroupRules(ctx context.Context, account string, in DescribeSecurityGroupRulesInput) (DescribeSecurityGroupRulesOutput, error) {
 	var out DescribeSecurityGroupRulesOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idSecurityGroupRule.checkAll(in.SecurityGroupRuleIDs); err != nil {
+		if err := idSecurityGroupRule.checkDescribe(in.SecurityGroupRuleIDs, in.Page, "securityGroupRuleIdSet"); err != nil {
 			return err
-		}
-		if len(in.SecurityGroupRuleIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter securityGroupRuleIdSet cannot be used with the parameter maxResults")
 		}
 		groups, err := listSecurityGroups(tx, account)
 		if err != nil {

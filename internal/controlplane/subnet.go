@@ -293,11 +293,8 @@ var subnetFilters = func() filterDefs[Subnet] {
 func (s *Service) DescribeSubnets(ctx context.Context, account string, in DescribeSubnetsInput) (DescribeSubnetsOutput, error) {
 	var out DescribeSubnetsOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idSubnet.checkAll(in.SubnetIDs); err != nil {
+		if err := idSubnet.checkDescribe(in.SubnetIDs, in.Page, "subnetIdSet"); err != nil {
 			return err
-		}
-		if len(in.SubnetIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter subnetIdSet cannot be used with the parameter maxResults")
 		}
 		stored, err := selectOwned[model.Subnet](tx, idSubnet, account, in.SubnetIDs)
 		if err != nil {

@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,8 +102,8 @@ func TestRegisterTargetsErrors(t *testing.T) {
 		targets   []TargetDescription
 		code, msg string
 	}{
-		{"unknown group", tg.ARN[:len(tg.ARN)-1] + "0", []TargetDescription{{ID: running.ID}},
-			"TargetGroupNotFound", "Target groups '[" + tg.ARN[:len(tg.ARN)-1] + "0]' not found"},
+		{"unknown group", otherARN(tg.ARN), []TargetDescription{{ID: running.ID}},
+			"TargetGroupNotFound", "Target groups '[" + otherARN(tg.ARN) + "]' not found"},
 		{"no targets", tg.ARN, nil, "ValidationError", "At least one target must be specified"},
 		{"unknown instances", tg.ARN, []TargetDescription{{ID: running.ID}, {ID: missing1}, {ID: missing2}},
 			"InvalidTarget", "The following instances do not exist: '" + missing1 + "', '" + missing2 + "'"},
@@ -322,4 +323,14 @@ func TestDescribeTargetHealthIPZone(t *testing.T) {
 	if diff := cmp.Diff(want, e.health(t, tg.ARN)); diff != "" {
 		t.Errorf("DescribeTargetHealth() mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// otherARN is arn with its last hex digit changed: the ARN of a group
+// that does not exist.
+func otherARN(arn string) string {
+	last := "0"
+	if strings.HasSuffix(arn, last) {
+		last = "1"
+	}
+	return arn[:len(arn)-1] + last
 }

@@ -202,11 +202,8 @@ var vpcFilters = filterDefs[*model.Vpc]{
 func (s *Service) DescribeVpcs(ctx context.Context, account string, in DescribeVpcsInput) (DescribeVpcsOutput, error) {
 	var out DescribeVpcsOutput
 	err := s.view(ctx, in.DryRun, func(tx store.ReadTx) error {
-		if err := idVpc.checkAll(in.VpcIDs); err != nil {
+		if err := idVpc.checkDescribe(in.VpcIDs, in.Page, "vpcIdSet"); err != nil {
 			return err
-		}
-		if len(in.VpcIDs) > 0 && in.Page.MaxResults != 0 {
-			return awsapi.Errorf("InvalidParameterCombination", "The parameter vpcIdSet cannot be used with the parameter maxResults")
 		}
 		vpcs, err := selectOwned[model.Vpc](tx, idVpc, account, in.VpcIDs)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/privlink/privlink/internal/awsclient"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/nsexec"
+	"github.com/privlink/privlink/internal/txtserver"
 )
 
 // The scenario's fixed choices.
@@ -125,7 +126,7 @@ type scenario struct {
 	t      *target
 	tools  tools
 	webDir string
-	txt    *txtServer // nil: the private DNS name cannot be verified
+	txt    *txtserver.Server // nil: the private DNS name cannot be verified
 	prov   *account
 	cons   *account
 	res    resources

@@ -17,6 +17,7 @@ import (
 	"github.com/privlink/privlink/internal/admin"
 	"github.com/privlink/privlink/internal/config"
 	"github.com/privlink/privlink/internal/daemon"
+	"github.com/privlink/privlink/internal/txtserver"
 )
 
 // DefaultEndpoint is where a daemon started with the defaults serves the API.
@@ -41,9 +42,9 @@ func (t *target) adminClient() *admin.Client {
 // ownDaemon is a daemon the demo runs in-process.
 type ownDaemon struct {
 	cancel  context.CancelFunc
-	errc    chan error // daemon.Run's result
-	tempDir bool       // the demo created the data directory
-	txt     *txtServer // the daemon's verification resolver
+	errc    chan error        // daemon.Run's result
+	tempDir bool              // the demo created the data directory
+	txt     *txtserver.Server // the daemon's verification resolver
 }
 
 // stop stops the daemon and its TXT server and returns daemon.Run's error.
@@ -131,7 +132,7 @@ func startOwn(ctx context.Context, cfg Config, logger *slog.Logger) (*target, er
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if d.txt, err = startTXTServer(); err != nil {
+	if d.txt, err = txtserver.Start(); err != nil {
 		if d.tempDir {
 			err = errors.Join(err, os.RemoveAll(dir))
 		}

@@ -68,42 +68,7 @@ func NodeNamespace(eniID string) string { return "plk-" + eniID }
 // TrackNodeENI records the ENI of a load balancer node so that the
 // end-of-test cleanup waits for its namespace to go, and removes it if the
 // daemon did not.
-func (e *Env) TrackNodeENI(id string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.nodeENIs == nil {
-		e.nodeENIs = map[string]bool{}
-	}
-	e.nodeENIs[id] = true
-}
-
-func (e *Env) trackedNodeENIs() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	ids := make([]string, 0, len(e.nodeENIs))
-	for id := range e.nodeENIs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-// sweepNodes is the last resort after the daemon has stopped: it removes
-// the namespaces of tracked load balancer nodes that are still there.
-func (e *Env) sweepNodes(t testing.TB) {
-	for _, id := range e.trackedNodeENIs() {
-		name := NodeNamespace(id)
-		defer removeNetnsEtc(t, name)
-		if !HasNamespace(name) {
-			continue
-		}
-		if err := removeNamespace(name); err != nil {
-			t.Errorf("cleanup: remove leftover node namespace %s: %v", name, err)
-		} else {
-			t.Logf("cleanup: removed leftover node namespace %s", name)
-		}
-	}
-}
+func (e *Env) TrackNodeENI(id string) { e.track(&e.nodeENIs, id) }
 
 // CreateNLB creates an internal Network Load Balancer named name with one
 // node in each subnet; mods may change the input before it is sent. It

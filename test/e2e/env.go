@@ -371,21 +371,47 @@ func (e *Env) logTail(n int) string {
 
 // TrackVpc records a VPC id so that the end-of-test sweep may remove its
 // namespace. Clients from Account and Client do it for every CreateVpc.
-func (e *Env) TrackVpc(id string) {
+func (e *Env) TrackVpc(id string) { e.track(&e.vpcIDs, id) }
+
+// track adds id to one of Env's sets of ids for the end-of-test sweep,
+// making the set on first use.
+func (e *Env) track(set *map[string]bool, id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.vpcIDs[id] = true
+	if *set == nil {
+		*set = map[string]bool{}
+	}
+	(*set)[id] = true
 }
 
-func (e *Env) trackedVpcs() []string {
+// tracked returns the ids of one of Env's sets, sorted.
+func (e *Env) tracked(set *map[string]bool) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	ids := make([]string, 0, len(e.vpcIDs))
-	for id := range e.vpcIDs {
+	ids := make([]string, 0, len(*set))
+	for id := range *set {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// sweepENIs is the last resort after the daemon has stopped: it removes
+// the namespaces (namespace(id)) of tracked network interfaces (what they
+// are: "node", "endpoint") that are still there.
+func sweepENIs(t testing.TB, ids []string, namespace func(string) string, what string) {
+	for _, id := range ids {
+		name := namespace(id)
+		defer removeNetnsEtc(t, name)
+		if !HasNamespace(name) {
+			continue
+		}
+		if err := removeNamespace(name); err != nil {
+			t.Errorf("cleanup: remove leftover %s namespace %s: %v", what, name, err)
+		} else {
+			t.Logf("cleanup: removed leftover %s namespace %s", what, name)
+		}
+	}
 }
 
 // cleanup runs when the test ends; t.Context() is already cancelled then.
@@ -423,7 +449,7 @@ func (e *Env) cleanup() {
 				t.Logf("cleanup: account %s: %v", a.Name, err)
 			}
 		}
-		nodes := append(e.trackedNodeENIs(), e.trackedEndpointENIs()...)
+		nodes := append(e.tracked(&e.nodeENIs), e.tracked(&e.endpointENIs)...)
 		if len(deleted) > 0 || len(nodes) > 0 {
 			err := pollUntil(ctx, nsGoneTimeout, func() error {
 				for _, id := range deleted {
@@ -448,9 +474,9 @@ func (e *Env) cleanup() {
 		t.Errorf("cleanup: %v", err)
 	}
 	e.sweepInstances(t)
-	e.sweepNodes(t)
-	e.sweepEndpointENIs(t)
-	for _, id := range e.trackedVpcs() {
+	sweepENIs(t, e.tracked(&e.nodeENIs), NodeNamespace, "node")
+	sweepENIs(t, e.tracked(&e.endpointENIs), EndpointENINamespace, "endpoint")
+	for _, id := range e.tracked(&e.vpcIDs) {
 		name := NamespaceName(id)
 		if !HasNamespace(name) {
 			continue

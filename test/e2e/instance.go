@@ -228,31 +228,13 @@ func ProcessCmdline(pid int) string {
 // TrackInstance records an instance id so that the end-of-test sweep may
 // remove its namespace and processes. Clients from Account and Client do it
 // for every RunInstances.
-func (e *Env) TrackInstance(id string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.instanceIDs == nil {
-		e.instanceIDs = map[string]bool{}
-	}
-	e.instanceIDs[id] = true
-}
-
-func (e *Env) trackedInstances() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	ids := make([]string, 0, len(e.instanceIDs))
-	for id := range e.instanceIDs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+func (e *Env) TrackInstance(id string) { e.track(&e.instanceIDs, id) }
 
 // sweepInstances is the last resort after the daemon has stopped: it kills
 // what still runs in a tracked instance's namespace and removes the
 // namespace.
 func (e *Env) sweepInstances(t testing.TB) {
-	for _, id := range e.trackedInstances() {
+	for _, id := range e.tracked(&e.instanceIDs) {
 		name := InstanceNamespace(id)
 		// The daemon removes /etc/netns/<ns> with the namespace; if it
 		// could not (the namespace went behind its back), the test does.

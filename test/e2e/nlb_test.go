@@ -373,9 +373,25 @@ func (w *webServers) userData(label string) string {
 // checks that the pid is a process in the instance's namespace.
 func (w *webServers) healthPid(t *testing.T, v vm, label string) int {
 	t.Helper()
+	return serverPid(t, v, "health server", w.pidFile(label))
+}
+
+// stopHealth kills the health server of a target and returns when it is
+// gone.
+func (w *webServers) stopHealth(t *testing.T, v vm) time.Time {
+	t.Helper()
+	label := strings.ToUpper(strings.TrimPrefix(v.name, "target-"))
+	return killServer(t, v, "health server", w.pidFile(label))
+}
+
+// serverPid waits for a server of v (what: "web server", "health server")
+// to have written its pid to pidFile, and checks that the pid is a process
+// in v's namespace.
+func serverPid(t *testing.T, v vm, what, pidFile string) int {
+	t.Helper()
 	var pid int
-	testenv.WaitFor(t, settle, "the health server of "+v.String()+" to write its pid", func() error {
-		b, err := os.ReadFile(w.pidFile(label))
+	testenv.WaitFor(t, settle, "the "+what+" of "+v.String()+" to write its pid", func() error {
+		b, err := os.ReadFile(pidFile)
 		if err != nil {
 			return err
 		}
@@ -390,23 +406,22 @@ func (w *webServers) healthPid(t *testing.T, v vm, label string) int {
 	return pid
 }
 
-// stopHealth kills the health server of a target (by the pid it wrote: the
-// instances share the host's pid namespace, so nothing is killed by name)
-// and returns when it is gone.
-func (w *webServers) stopHealth(t *testing.T, v vm) time.Time {
+// killServer kills a server of v by the pid it wrote to pidFile (the
+// instances share the host's pid namespace, so nothing is killed by name),
+// returns when it is gone and removes the pid file.
+func killServer(t *testing.T, v vm, what, pidFile string) time.Time {
 	t.Helper()
-	label := strings.ToUpper(strings.TrimPrefix(v.name, "target-"))
-	pid := w.healthPid(t, v, label)
+	pid := serverPid(t, v, what, pidFile)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill the health server of %s (pid %d): %v", v, pid, err)
+		t.Fatalf("kill the %s of %s (pid %d): %v", what, v, pid, err)
 	}
-	testenv.WaitFor(t, settle, "the health server of "+v.String()+" to die", func() error {
+	testenv.WaitFor(t, settle, "the "+what+" of "+v.String()+" to die", func() error {
 		if e2e.ProcessAlive(pid) {
 			return fmt.Errorf("pid %d alive", pid)
 		}
 		return nil
 	})
-	os.Remove(w.pidFile(label))
+	os.Remove(pidFile)
 	return time.Now()
 }
 
@@ -532,12 +547,7 @@ func TestPrivilegedNLBProxyProtocol(t *testing.T) {
 	targetSG := createGroup(t, acct, vpc, "targets")
 	authorize(t, acct, targetSG, tcpFromCIDR(80, 80, "10.0.0.0/16"))
 
-	py, _ := pythonAndProbe(t)
-	script := filepath.Join(dir, "pp.py")
-	if err := os.WriteFile(script, []byte(ppPy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	target := launch(t, acct, "pp-target", subA, "10.0.1.10", fmt.Sprintf("#!/bin/sh\nexec %s -u %s pp 80\n", py, script), targetSG)
+	target := launch(t, acct, "pp-target", subA, "10.0.1.10", ppTargetUserData(t, dir, false), targetSG)
 	client := launch(t, acct, "client", subC, "10.0.3.10", "")
 
 	tg := acct.CreateTargetGroup(t, &elb.CreateTargetGroupInput{
@@ -586,11 +596,7 @@ func TestPrivilegedNLBProxyProtocol(t *testing.T) {
 		if n := strings.Count(console, "privlink-e2e: pp LOCAL via "+node+"\n"); n < hcThreshold {
 			t.Errorf("the target's console shows %d health checks with a PPv2 LOCAL header from the node %s, want at least %d:\n%s", n, node, hcThreshold, console)
 		}
-		for line := range strings.Lines(console) {
-			if strings.Contains(line, " nopp ") || strings.Contains(line, " error ") || strings.Contains(line, " bad ") {
-				t.Errorf("the target got a connection it could not take: %s", strings.TrimSpace(line))
-			}
-		}
+		checkPPConsole(t, console)
 		if h := acct.TargetHealth(t, tgARN)[target.id]; h.State != elbtypes.TargetHealthStateEnumHealthy {
 			t.Errorf("%s: %s (%s: %s), want healthy: the checks must carry a header the target can parse", target, h.State, h.Reason, aws.ToString(h.Description))
 		}
@@ -600,9 +606,11 @@ func TestPrivilegedNLBProxyProtocol(t *testing.T) {
 // ppPy is a target that insists on a Proxy Protocol v2 header: without
 // one, it closes the connection. It prints each header ("LOCAL" or "PROXY
 // src sport dst dport" and the peer) and answers HTTP requests with the
-// same.
+// same. With a third argument "vpce" it also reads the header's TLVs and
+// adds "vpce <endpoint id from TLV 0xEA/0x01, or ->" to "PROXY …".
 const ppPy = `import socket, struct, sys, threading
 label, port = sys.argv[1], int(sys.argv[2])
+want_vpce = sys.argv[3:] == ["vpce"]
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 def log(*a):
     print("privlink-e2e:", label, *a, flush=True)
@@ -614,6 +622,17 @@ def recvn(c, n):
             raise EOFError("closed after %d of %d bytes" % (len(b), n))
         b += x
     return b
+def tlvs(b):
+    out, i = [], 0
+    while i < len(b):
+        if i + 3 > len(b):
+            raise ValueError("truncated TLV at %d" % i)
+        typ, n = b[i], struct.unpack("!H", b[i + 1:i + 3])[0]
+        if i + 3 + n > len(b):
+            raise ValueError("TLV 0x%02x overruns the header" % typ)
+        out.append((typ, b[i + 3:i + 3 + n]))
+        i += 3 + n
+    return out
 def handle(c, peer):
     try:
         c.settimeout(10)
@@ -632,6 +651,12 @@ def handle(c, peer):
             src, dst = socket.inet_ntoa(body[0:4]), socket.inet_ntoa(body[4:8])
             sport, dport = struct.unpack("!HH", body[8:12])
             info = "PROXY %s %d %s %d" % (src, sport, dst, dport)
+            if want_vpce:
+                vpce = "-"
+                for typ, v in tlvs(body[12:]):
+                    if typ == 0xEA and v[:1] == b"\x01":
+                        vpce = v[1:].decode("ascii")
+                info += " vpce " + vpce
         else:
             log("bad", "command", vc, "family", fam, "from", peer)
             return
@@ -657,6 +682,34 @@ while True:
     c, a = s.accept()
     threading.Thread(target=handle, args=(c, a[0]), daemon=True).start()
 `
+
+// ppTargetUserData writes ppPy into dir and returns the UserData of a
+// target that runs it as "pp" on port 80, with vpce reading the endpoint id
+// from the header's TLVs.
+func ppTargetUserData(t *testing.T, dir string, vpce bool) string {
+	t.Helper()
+	py, _ := pythonAndProbe(t)
+	script := filepath.Join(dir, "pp.py")
+	if err := os.WriteFile(script, []byte(ppPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := "pp 80"
+	if vpce {
+		args += " vpce"
+	}
+	return fmt.Sprintf("#!/bin/sh\nexec %s -u %s %s\n", py, script, args)
+}
+
+// checkPPConsole fails t for every connection that ppPy's target could not
+// take, as its console shows them.
+func checkPPConsole(t *testing.T, console string) {
+	t.Helper()
+	for line := range strings.Lines(console) {
+		if strings.Contains(line, " nopp ") || strings.Contains(line, " error ") || strings.Contains(line, " bad ") {
+			t.Errorf("the target got a connection it could not take: %s", strings.TrimSpace(line))
+		}
+	}
+}
 
 // TestPrivilegedNLBIsolation: an NLB is reachable by name and by address
 // from its own VPC only. Another account's VPC with the same CIDR cannot

@@ -4,25 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/miekg/dns"
 
 	"github.com/privlink/privlink/internal/testenv"
+	"github.com/privlink/privlink/internal/txtserver"
 )
 
 // PrivateLink helpers: endpoint services (the provider's side), interface
 // endpoints (the consumer's), the cleanup of both, and a tiny authoritative
-// DNS server that plays the provider's public zone for private DNS name
-// verification.
+// DNS server (package txtserver) that plays the provider's public zone for
+// private DNS name verification.
 //
 // Endpoints go before services and services before load balancers, across
 // accounts: a consumer's endpoint keeps its provider's service from being
@@ -50,43 +47,7 @@ func EndpointENINamespace(eniID string) string { return "plk-" + eniID }
 // TrackEndpointENI records an endpoint's network interface so that the
 // end-of-test cleanup waits for its namespace to go, and removes it if the
 // daemon did not. Clients from Account do it for every CreateVpcEndpoint.
-func (e *Env) TrackEndpointENI(id string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.endpointENIs == nil {
-		e.endpointENIs = map[string]bool{}
-	}
-	e.endpointENIs[id] = true
-}
-
-func (e *Env) trackedEndpointENIs() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	ids := make([]string, 0, len(e.endpointENIs))
-	for id := range e.endpointENIs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-// sweepEndpointENIs is the last resort after the daemon has stopped: it
-// removes the namespaces of tracked endpoint network interfaces that are
-// still there.
-func (e *Env) sweepEndpointENIs(t testing.TB) {
-	for _, id := range e.trackedEndpointENIs() {
-		name := EndpointENINamespace(id)
-		defer removeNetnsEtc(t, name)
-		if !HasNamespace(name) {
-			continue
-		}
-		if err := removeNamespace(name); err != nil {
-			t.Errorf("cleanup: remove leftover endpoint namespace %s: %v", name, err)
-		} else {
-			t.Logf("cleanup: removed leftover endpoint namespace %s", name)
-		}
-	}
-}
+func (e *Env) TrackEndpointENI(id string) { e.track(&e.endpointENIs, id) }
 
 // Principal is the ARN that allows the account's root (the whole account)
 // to use an endpoint service: arn:aws:iam::<account>:root.
@@ -401,99 +362,20 @@ func (a *Account) deleteEndpointServices(ctx context.Context) error {
 	return nil
 }
 
-// TXTServer is a tiny authoritative DNS server on 127.0.0.1 (UDP and TCP on
-// one port) that answers TXT queries from a table the test fills in: the
-// provider's public zone, where the record that proves a private DNS name
-// goes. Pass its Addr to New with WithVerificationResolver.
-type TXTServer struct {
-	addr     string
-	udp, tcp *dns.Server
-
-	mu      sync.Mutex
-	records map[string][]string // lower-case FQDN → TXT values
-	queries []string            // "TYPE name" of every query, in order
-}
-
-// StartTXTServer starts a TXTServer on a free port; it stops when t ends.
-// Start it before New, so that it outlives the daemon.
-func StartTXTServer(t testing.TB) *TXTServer {
+// StartTXTServer starts a TXT server (package txtserver) on a free port of
+// 127.0.0.1: the provider's public zone, where the record that proves a
+// private DNS name goes. Pass its Addr to New with WithVerificationResolver.
+// It stops when t ends; start it before New, so that it outlives the daemon.
+func StartTXTServer(t testing.TB) *txtserver.Server {
 	t.Helper()
-	s := &TXTServer{records: map[string][]string{}}
-	var err error
-	for range 10 { // the TCP port may be taken where the UDP one was free
-		var pc net.PacketConn
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			t.Fatalf("TXT server: %v", err)
-		}
-		var ln net.Listener
-		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err != nil {
-			pc.Close()
-			continue
-		}
-		s.addr = pc.LocalAddr().String()
-		s.udp = &dns.Server{PacketConn: pc, Handler: s}
-		s.tcp = &dns.Server{Listener: ln, Handler: s}
-		break
+	s, err := txtserver.Start()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if s.udp == nil {
-		t.Fatalf("TXT server: %v", err)
-	}
-	for _, srv := range []*dns.Server{s.udp, s.tcp} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go srv.ActivateAndServe() // returns when shut down
-		<-started
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			srv.ShutdownContext(ctx)
-		})
-	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
 	return s
-}
-
-// Addr is the server's host:port.
-func (s *TXTServer) Addr() string { return s.addr }
-
-// Set publishes value as the one TXT record of name.
-func (s *TXTServer) Set(name, value string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.records[strings.ToLower(dns.Fqdn(name))] = []string{value}
-}
-
-// Queries returns "TYPE name" for every query the server has had.
-func (s *TXTServer) Queries() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.queries)
-}
-
-// ServeDNS answers TXT queries for the names set, NOERROR without answers
-// for other types of those names, and NXDOMAIN for anything else.
-func (s *TXTServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg).SetReply(req)
-	m.Authoritative = true
-	if len(req.Question) != 1 {
-		m.Rcode = dns.RcodeFormatError
-		w.WriteMsg(m)
-		return
-	}
-	q := req.Question[0]
-	s.mu.Lock()
-	vals, ok := s.records[strings.ToLower(q.Name)]
-	s.queries = append(s.queries, dns.TypeToString[q.Qtype]+" "+q.Name)
-	s.mu.Unlock()
-	switch {
-	case !ok:
-		m.Rcode = dns.RcodeNameError
-	case q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY:
-		for _, v := range vals {
-			m.Answer = append(m.Answer, &dns.TXT{
-				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},
-				Txt: []string{v},
-			})
-		}
-	}
-	w.WriteMsg(m)
 }

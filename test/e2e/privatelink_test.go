@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -170,31 +169,7 @@ func webUserData(w *webServers, label string) string {
 // must be a process of the target's namespace) and returns when it is gone.
 func stopWeb(t *testing.T, w *webServers, v vm, label string) time.Time {
 	t.Helper()
-	var pid int
-	testenv.WaitFor(t, settle, "the web server of "+v.String()+" to write its pid", func() error {
-		b, err := os.ReadFile(webPid(w, label))
-		if err != nil {
-			return err
-		}
-		if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
-			return err
-		}
-		if !slices.Contains(e2e.NamespacePids(t, e2e.InstanceNamespace(v.id)), pid) {
-			return fmt.Errorf("pid %d (%s) is not a process of %s", pid, e2e.ProcessCmdline(pid), e2e.InstanceNamespace(v.id))
-		}
-		return nil
-	})
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill the web server of %s (pid %d): %v", v, pid, err)
-	}
-	testenv.WaitFor(t, settle, "the web server of "+v.String()+" to die", func() error {
-		if e2e.ProcessAlive(pid) {
-			return fmt.Errorf("pid %d alive", pid)
-		}
-		return nil
-	})
-	os.Remove(webPid(w, label))
-	return time.Now()
+	return killServer(t, v, "web server", webPid(w, label))
 }
 
 // startWeb starts a target's web server again, in the background inside
@@ -918,82 +893,6 @@ func TestPrivilegedPrivateLinkAZLoss(t *testing.T) {
 	})
 }
 
-// ppVpcePy is a target that insists on a Proxy Protocol v2 header and
-// reads its TLVs: it prints each header ("LOCAL", or "PROXY src sport dst
-// dport vpce <endpoint id from TLV 0xEA/0x01, or ->") and the peer, and
-// answers HTTP requests with the same.
-const ppVpcePy = `import socket, struct, sys, threading
-label, port = sys.argv[1], int(sys.argv[2])
-SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-def log(*a):
-    print("privlink-e2e:", label, *a, flush=True)
-def recvn(c, n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            raise EOFError("closed after %d of %d bytes" % (len(b), n))
-        b += x
-    return b
-def tlvs(b):
-    out, i = [], 0
-    while i < len(b):
-        if i + 3 > len(b):
-            raise ValueError("truncated TLV at %d" % i)
-        typ, n = b[i], struct.unpack("!H", b[i + 1:i + 3])[0]
-        if i + 3 + n > len(b):
-            raise ValueError("TLV 0x%02x overruns the header" % typ)
-        out.append((typ, b[i + 3:i + 3 + n]))
-        i += 3 + n
-    return out
-def handle(c, peer):
-    try:
-        c.settimeout(10)
-        hdr = recvn(c, 16)
-        if hdr[:12] != SIG:
-            log("nopp", "from", peer, repr(hdr))
-            return
-        vc, fam, n = hdr[12], hdr[13], struct.unpack("!H", hdr[14:16])[0]
-        body = recvn(c, n)
-        if vc >> 4 != 2:
-            log("bad", "version", vc, "from", peer)
-            return
-        if vc & 0xF == 0:
-            info = "LOCAL"
-        elif vc & 0xF == 1 and fam == 0x11 and n >= 12:
-            src, dst = socket.inet_ntoa(body[0:4]), socket.inet_ntoa(body[4:8])
-            sport, dport = struct.unpack("!HH", body[8:12])
-            vpce = "-"
-            for typ, v in tlvs(body[12:]):
-                if typ == 0xEA and v[:1] == b"\x01":
-                    vpce = v[1:].decode("ascii")
-            info = "PROXY %s %d %s %d vpce %s" % (src, sport, dst, dport, vpce)
-        else:
-            log("bad", "command", vc, "family", fam, "from", peer)
-            return
-        log(info, "via", peer)
-        req = b""
-        while b"\r\n\r\n" not in req:
-            x = c.recv(4096)
-            if not x:
-                return
-            req += x
-        out = ("%s %s peer %s\n" % (label, info, peer)).encode()
-        c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(out) + out)
-    except Exception as e:
-        log("error", "from", peer, repr(e))
-    finally:
-        c.close()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", port))
-s.listen(128)
-log("listening on", port)
-while True:
-    c, a = s.accept()
-    threading.Thread(target=handle, args=(c, a[0]), daemon=True).start()
-`
-
 // TestPrivilegedPrivateLinkProxyProtocol: with proxy_protocol_v2.enabled on
 // the service's target group, the target learns, from the header, the
 // consumer instance's address (the connection itself comes from the NLB's
@@ -1001,15 +900,9 @@ while True:
 func TestPrivilegedPrivateLinkProxyProtocol(t *testing.T) {
 	dir := t.TempDir()
 	env := e2e.New(t)
-	py, _ := pythonAndProbe(t)
-	script := filepath.Join(dir, "ppvpce.py")
-	if err := os.WriteFile(script, []byte(ppVpcePy), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	userData := ppTargetUserData(t, dir, true)
 	prov := newProvider(t, env.Account("provider"), dir, providerSpec{
-		userData: func(_ *plProvider, label string) string {
-			return fmt.Sprintf("#!/bin/sh\nexec %s -u %s pp 80\n", py, script)
-		},
+		userData:        func(*plProvider, string) string { return userData },
 		healthCheckPath: "/",
 		tgAttrs:         []string{"proxy_protocol_v2.enabled=true"},
 	})
@@ -1046,11 +939,7 @@ func TestPrivilegedPrivateLinkProxyProtocol(t *testing.T) {
 	if !strings.Contains(console, "privlink-e2e: pp PROXY "+cons.client.ip+" ") || !strings.Contains(console, " vpce "+id+" via "+node+"\n") {
 		t.Errorf("the target's console does not show a header from %s with endpoint %s via %s:\n%s", cons.client.ip, id, node, console)
 	}
-	for line := range strings.Lines(console) {
-		if strings.Contains(line, " nopp ") || strings.Contains(line, " error ") || strings.Contains(line, " bad ") {
-			t.Errorf("the target got a connection it could not take: %s", strings.TrimSpace(line))
-		}
-	}
+	checkPPConsole(t, console)
 }
 
 // TestPrivilegedPrivateLinkPrivateDNS: the provider gives its service a

@@ -7,7 +7,9 @@
 // target groups, listeners, endpoint services, VPC endpoints), in any
 // account, are undone by Close in reverse order, also after an error;
 // Close then stops the daemon and removes any namespace of those resources
-// that is still there, with the processes inside it.
+// that is still there, with the processes inside it. Its readiness poll,
+// free port and log tail (WaitHTTP, FreePort, TailLines) also serve programs
+// that start other servers (bench/vpcapi's moto).
 //
 // It is for programs under bench/ only. It imports the EC2 and ELBv2 service
 // clients, so nothing that ends up in the daemon binary may import it.
@@ -51,8 +53,22 @@ func Build(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
+// Binary returns bin, or when bin is "" builds ./cmd/privlink into dir
+// (Build) and returns the binary's path.
+func Binary(ctx context.Context, bin, dir string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	log.Printf("building ./cmd/privlink")
+	return Build(ctx, dir)
+}
+
 // Daemon is a running privlink daemon and what a benchmark created in it.
 type Daemon struct {
+	// Dir is the temporary directory of StartTemp, which Close removes:
+	// the daemon's data dir and log are in it, and the benchmark may put
+	// its own files there. "" after Start.
+	Dir string
 	// URL is the daemon's API endpoint, http://127.0.0.1:PORT.
 	URL string
 	// DataDir is the daemon's --data-dir.
@@ -82,10 +98,34 @@ type undoStep struct {
 	fn   func(ctx context.Context) error
 }
 
+// StartTemp makes a temporary directory (os.MkdirTemp's pattern), which
+// Close removes, and starts the daemon in it (Start): bin, or when bin is
+// "" ./cmd/privlink built there (Binary).
+func StartTemp(ctx context.Context, bin, pattern string) (_ *Daemon, err error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	if bin, err = Binary(ctx, bin, dir); err != nil {
+		return nil, err
+	}
+	d, err := Start(ctx, bin, dir)
+	if err != nil {
+		return nil, err
+	}
+	d.Dir = dir
+	return d, nil
+}
+
 // Start starts `bin server` with its data dir and log under dir, and waits
 // until it answers /healthz.
 func Start(ctx context.Context, bin, dir string) (*Daemon, error) {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +203,13 @@ func (d *Daemon) StartAgain(ctx context.Context) (started, healthy time.Time, er
 }
 
 func (d *Daemon) waitHealthy(ctx context.Context) error {
-	url := d.URL + "/healthz"
+	return WaitHTTP(ctx, "privlink", d.URL+"/healthz", d.done, func() string { return d.LogTail(30) })
+}
+
+// WaitHTTP polls url until it answers 200, the server's process exits
+// (exited is closed) or 60 s pass; name and logTail (the end of the
+// server's log) go in the error.
+func WaitHTTP(ctx context.Context, name, url string, exited <-chan struct{}, logTail func() string) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(url)
@@ -176,11 +222,11 @@ func (d *Daemon) waitHealthy(ctx context.Context) error {
 			err = fmt.Errorf("%s: %s", url, resp.Status)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("privlink not ready after 60s: %v\n%s", err, d.LogTail(30))
+			return fmt.Errorf("%s not ready after 60s: %v\n%s", name, err, logTail())
 		}
 		select {
-		case <-d.done:
-			return fmt.Errorf("privlink exited before it was ready\n%s", d.LogTail(30))
+		case <-exited:
+			return fmt.Errorf("%s exited before it was ready\n%s", name, logTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -192,8 +238,12 @@ func (d *Daemon) waitHealthy(ctx context.Context) error {
 func (d *Daemon) PID() int { return d.cmd.Process.Pid }
 
 // LogTail returns the last n lines of the daemon's log.
-func (d *Daemon) LogTail(n int) string {
-	b, _ := os.ReadFile(d.logPath)
+func (d *Daemon) LogTail(n int) string { return TailLines(d.logPath, n) }
+
+// TailLines returns the last n lines of the file at path ("" when it cannot
+// be read).
+func TailLines(path string, n int) string {
+	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
@@ -253,6 +303,9 @@ func (d *Daemon) Close() error {
 		} else if removed {
 			log.Printf("clean-up: removed leftover namespace %s", ns)
 		}
+	}
+	if d.Dir != "" {
+		os.RemoveAll(d.Dir)
 	}
 	return errors.Join(errs...)
 }
@@ -357,7 +410,8 @@ func version(bin string) string {
 	return v + "; working tree " + report.Tree()
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

@@ -2,7 +2,7 @@
 // or through proxies, in one run: the variants (one path each), the CPU
 // placements every test runs in, the three tests (single-stream
 // throughput, connections per second, ping-pong latency; run with
-// tcpload), and the medians, ratios and tables of the results.
+// tcpload), and the ratios and tables of the results.
 //
 // It imports only the standard library and bench/internal packages.
 package proxycmp
@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"log"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/privlink/privlink/bench/internal/proc"
+	"github.com/privlink/privlink/bench/internal/report"
 	"github.com/privlink/privlink/bench/internal/tcpload"
 )
 
@@ -105,15 +107,48 @@ type Sample struct {
 	P50, P99  time.Duration
 }
 
-// Check runs a short ping-pong through every variant, to see each path
-// work end to end before anything is measured.
+// Check logs every variant, lets the daemon's runtime see the single CPU it
+// was pinned to (sysmon rereads the affinity about once a second), and
+// runs a short ping-pong through every variant, to see each path work end
+// to end before anything is measured.
 func Check(ctx context.Context, exe string, cpu int, t Tests, variants []*Variant) error {
+	for _, v := range variants {
+		log.Printf("%s: %s", v.Name, v.Desc)
+	}
+	time.Sleep(2 * time.Second)
 	for _, v := range variants {
 		if _, _, err := tcpload.Run(ctx, exe, v.ClientNS, cpu, v.PID, "-mode", "rr", "-addr", v.Addr, "-n", "200", "-size", strconv.Itoa(t.Size)); err != nil {
 			return fmt.Errorf("%s: first check of the path: %w", v.Name, err)
 		}
 	}
 	return nil
+}
+
+// Compare measures every variant in each placement of splits (Place, then
+// Measure), runs times, the variants in an order that rotates from run to
+// run; daemon and server are the processes Place pins with the proxies and
+// as the server. It returns each placement's samples by variant name.
+func Compare(ctx context.Context, exe string, t Tests, splits []Split, runs, daemon, server int, variants []*Variant) ([]map[string][]Sample, error) {
+	res := make([]map[string][]Sample, len(splits))
+	for i := range res {
+		res[i] = map[string][]Sample{}
+	}
+	for r := range runs {
+		for i, sp := range splits {
+			if err := Place(sp, daemon, server, variants); err != nil {
+				return nil, err
+			}
+			order := slices.Concat(variants[r%len(variants):], variants[:r%len(variants)])
+			got, err := Measure(ctx, exe, t, sp, order, fmt.Sprintf("run %d/%d, %s", r+1, runs, sp))
+			if err != nil {
+				return nil, err
+			}
+			for name, s := range got {
+				res[i][name] = append(res[i][name], *s)
+			}
+		}
+	}
+	return res, nil
 }
 
 // Measure runs the three tests on every variant, in order, with split sp;
@@ -154,7 +189,7 @@ func Measure(ctx context.Context, exe string, t Tests, sp Split, order []*Varian
 		}
 		s := samples[v.Name]
 		s.P50, s.P99 = lr.P50, lr.P99
-		log.Printf("  p50 %s  p99 %s", US(float64(lr.P50)), US(float64(lr.P99)))
+		log.Printf("  p50 %s  p99 %s", report.US(float64(lr.P50)), report.US(float64(lr.P99)))
 	}
 	return samples, nil
 }

@@ -2,7 +2,6 @@ package proxycmp
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/privlink/privlink/bench/internal/report"
@@ -16,20 +15,20 @@ func Table(w func(string, ...any), variants []*Variant, res map[string][]Sample)
 		rs := res[v.Name]
 		proxy, perConn := "–", "–"
 		if v.PID != 0 {
-			proxy = fmt.Sprintf("%s %% / %s %%", F0(Med(rs, ProxyTput)*100), F0(Med(rs, ProxyConns)*100))
-			perConn = US(Med(rs, ProxyPerConn))
+			proxy = fmt.Sprintf("%s %% / %s %%", report.F0(report.MedianOf(rs, ProxyTput)*100), report.F0(report.MedianOf(rs, ProxyConns)*100))
+			perConn = report.US(report.MedianOf(rs, ProxyPerConn))
 		}
 		errs := ""
 		if n := Sum(rs, func(s Sample) float64 { return float64(s.CPSErrors) }); n > 0 {
 			errs = fmt.Sprintf(" (%.0f failed)", n)
 		}
 		w("| %s | %s Gbit/s [%s] | %s [%s]%s | %s [%s] | %s [%s] | %s | %s | %s %% / %s %% |\n", v.Name,
-			F2(Med(rs, Gbps)), All(rs, Gbps, F2),
-			F0(Med(rs, CPS)), All(rs, CPS, F0), errs,
-			US(Med(rs, P50)), All(rs, P50, US),
-			US(Med(rs, P99)), All(rs, P99, US),
+			report.F2(report.MedianOf(rs, Gbps)), report.Each(rs, Gbps, report.F2),
+			report.F0(report.MedianOf(rs, CPS)), report.Each(rs, CPS, report.F0), errs,
+			report.US(report.MedianOf(rs, P50)), report.Each(rs, P50, report.US),
+			report.US(report.MedianOf(rs, P99)), report.Each(rs, P99, report.US),
 			proxy, perConn,
-			F0(Med(rs, CPUBusy(0))*100), F0(Med(rs, CPUBusy(1))*100))
+			report.F0(report.MedianOf(rs, CPUBusy(0))*100), report.F0(report.MedianOf(rs, CPUBusy(1))*100))
 	}
 }
 
@@ -92,15 +91,6 @@ func PerRun(a, b []Sample, f func(Sample) float64, op func(a, b float64) float64
 	return strings.Join(parts, ", ")
 }
 
-// Med is the median over runs of f.
-func Med(rs []Sample, f func(Sample) float64) float64 {
-	xs := make([]float64, len(rs))
-	for i, r := range rs {
-		xs[i] = f(r)
-	}
-	return report.Median(xs)
-}
-
 // Sum is the sum over runs of f.
 func Sum(rs []Sample, f func(Sample) float64) float64 {
 	var t float64
@@ -109,21 +99,3 @@ func Sum(rs []Sample, f func(Sample) float64) float64 {
 	}
 	return t
 }
-
-// All lists every run's f.
-func All(rs []Sample, f func(Sample) float64, format func(float64) string) string {
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = format(f(r))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// F2 formats with two decimals.
-func F2(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
-
-// F0 formats with no decimals.
-func F0(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
-
-// US formats nanoseconds as microseconds.
-func US(ns float64) string { return fmt.Sprintf("%.1f µs", ns/1e3) }

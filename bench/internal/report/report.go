@@ -1,7 +1,8 @@
 // Package report holds what the benchmark programs under bench/ share to
 // write their results: the description of the machine, the load average,
-// nearest-rank percentiles and medians, the command line as typed, and the
-// rewrite of one program's marked section of RESULTS.md.
+// nearest-rank percentiles, medians over runs and their formatting, the
+// command line as typed, and the rewrite of one program's marked section of
+// RESULTS.md.
 //
 // It imports only the standard library and golang.org/x/sys.
 package report
@@ -10,9 +11,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +119,54 @@ func MedianDuration(ds []time.Duration) time.Duration {
 		xs[i] = float64(d)
 	}
 	return time.Duration(Median(xs))
+}
+
+// MedianOf returns the median over runs of f (Median).
+func MedianOf[T any](runs []T, f func(T) float64) float64 {
+	xs := make([]float64, len(runs))
+	for i, r := range runs {
+		xs[i] = f(r)
+	}
+	return Median(xs)
+}
+
+// Each lists f of every run, formatted, comma-separated.
+func Each[T any](runs []T, f func(T) float64, format func(float64) string) string {
+	parts := make([]string, len(runs))
+	for i, r := range runs {
+		parts[i] = format(f(r))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// F2 formats with two decimals.
+func F2(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+
+// F0 formats with no decimals.
+func F0(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
+
+// US formats nanoseconds as microseconds.
+func US(ns float64) string { return fmt.Sprintf("%.1f µs", ns/1e3) }
+
+// Markers returns the lines that begin and end the section of RESULTS.md
+// that the program bench/<program> writes.
+func Markers(program string) (begin, end string) {
+	return "<!-- " + program + ":begin (written by bench/" + program + "; edits here are overwritten) -->",
+		"<!-- " + program + ":end -->"
+}
+
+// Publish prints section and, unless out is "" or "-" (stdout only),
+// writes it into the file out between begin and end (WriteSection).
+func Publish(out, begin, end, section string) error {
+	fmt.Print(section)
+	if out == "" || out == "-" {
+		return nil
+	}
+	if err := WriteSection(out, begin, end, section); err != nil {
+		return err
+	}
+	log.Printf("wrote %s", out)
+	return nil
 }
 
 // WriteSection replaces the part of the file at path from the line begin to

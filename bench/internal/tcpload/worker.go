@@ -8,6 +8,8 @@
 // (TCP_NODELAY, default socket buffers); under taskset with one CPU the
 // runtime sets GOMAXPROCS to 1. The first byte of a connection says what
 // the server does with it (ModeSink, ModePing, ModeRequest, ModeHold).
+// The two ends of the throughput and ping-pong tests (Sink and Stream, Echo
+// and PingPong) serve programs that open their sockets themselves too.
 //
 // It imports only the standard library, golang.org/x/sys and bench/internal
 // packages.
@@ -24,10 +26,11 @@ import (
 	"log"
 	"net"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/privlink/privlink/bench/internal/report"
 )
 
 // The first byte of a connection says what the server does with it.
@@ -44,6 +47,21 @@ const (
 	// EOF.
 	ModeHold = 'H'
 )
+
+// Subcommand runs the hidden subcommand that os.Args names, if it names
+// one, and exits with its status: `serve` (ServeMain) or `load`
+// (LoadMain). A bench program calls it first thing in main.
+func Subcommand() {
+	if len(os.Args) < 2 {
+		return
+	}
+	switch os.Args[1] {
+	case "serve":
+		os.Exit(ServeMain(os.Args[2:]))
+	case "load":
+		os.Exit(LoadMain(os.Args[2:]))
+	}
+}
 
 // ServeMain is `serve -addr :PORT -size N`: it prints "ready" once it
 // listens and serves until killed.
@@ -79,28 +97,9 @@ func serveConn(c net.Conn, size int) {
 	}
 	switch mode[0] {
 	case ModeSink:
-		buf := make([]byte, 256<<10)
-		var total int64
-		for {
-			n, err := c.Read(buf)
-			total += int64(n)
-			if err != nil {
-				break
-			}
-		}
-		var count [8]byte
-		binary.BigEndian.PutUint64(count[:], uint64(total))
-		c.Write(count[:])
+		Sink(c)
 	case ModePing:
-		buf := make([]byte, size)
-		for {
-			if _, err := io.ReadFull(c, buf); err != nil {
-				return
-			}
-			if _, err := c.Write(buf); err != nil {
-				return
-			}
-		}
+		Echo(c, size)
 	case ModeRequest:
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(c, buf[:size-1]); err != nil {
@@ -113,6 +112,103 @@ func serveConn(c net.Conn, size int) {
 		}
 		io.Copy(io.Discard, c)
 	}
+}
+
+// Sink reads c to EOF and answers the number of bytes read, 8 bytes big
+// endian (ModeSink). A read error other than EOF is returned unanswered.
+func Sink(c net.Conn) error {
+	buf := make([]byte, 256<<10)
+	var total int64
+	for {
+		n, err := c.Read(buf)
+		total += int64(n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var count [8]byte
+	binary.BigEndian.PutUint64(count[:], uint64(total))
+	_, err := c.Write(count[:])
+	return err
+}
+
+// Echo sends back every message of size bytes read from c until EOF
+// (ModePing); it returns nil at EOF.
+func Echo(c net.Conn, size int) error {
+	buf := make([]byte, size)
+	for {
+		if _, err := io.ReadFull(c, buf); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if _, err := c.Write(buf); err != nil {
+			return err
+		}
+	}
+}
+
+// Stream writes bufSize-byte buffers to c for dur, closes its sending side
+// and reads the count of bytes the peer received (Sink's answer). It
+// returns the count and the time from the first write until the count came
+// back; a count other than what was sent is an error.
+func Stream(c *net.TCPConn, dur time.Duration, bufSize int) (int64, time.Duration, error) {
+	buf := make([]byte, bufSize)
+	start := time.Now()
+	end := start.Add(dur)
+	var sent int64
+	for time.Now().Before(end) {
+		n, err := c.Write(buf)
+		sent += int64(n)
+		if err != nil {
+			return 0, 0, fmt.Errorf("write: %w", err)
+		}
+	}
+	if err := c.CloseWrite(); err != nil {
+		return 0, 0, err
+	}
+	var count [8]byte
+	if _, err := io.ReadFull(c, count[:]); err != nil {
+		return 0, 0, fmt.Errorf("read the server's count: %w", err)
+	}
+	elapsed := time.Since(start)
+	got := int64(binary.BigEndian.Uint64(count[:]))
+	if got != sent {
+		return 0, 0, fmt.Errorf("server received %d bytes, client sent %d", got, sent)
+	}
+	return got, elapsed, nil
+}
+
+// PingPong sends msg on c and reads as many bytes back (Echo's answer),
+// n/10 times (at least once) untimed, then n times timed. It returns each
+// timed round trip and the time they took together.
+func PingPong(c net.Conn, msg []byte, n int) ([]time.Duration, time.Duration, error) {
+	roundTrip := func() error {
+		if _, err := c.Write(msg); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(c, msg)
+		return err
+	}
+	for range max(n/10, 1) {
+		if err := roundTrip(); err != nil {
+			return nil, 0, err
+		}
+	}
+	lat := make([]time.Duration, n)
+	start := time.Now()
+	for i := range lat {
+		t := time.Now()
+		if err := roundTrip(); err != nil {
+			return nil, 0, err
+		}
+		lat[i] = time.Since(t)
+	}
+	return lat, time.Since(start), nil
 }
 
 // Result is what `load` prints, one JSON object on stdout.
@@ -195,28 +291,9 @@ func loadThroughput(addr string, dur time.Duration, bufSize int) (Result, error)
 	if _, err := c.Write([]byte{ModeSink}); err != nil {
 		return Result{}, err
 	}
-	buf := make([]byte, bufSize)
-	start := time.Now()
-	end := start.Add(dur)
-	var sent int64
-	for time.Now().Before(end) {
-		n, err := c.Write(buf)
-		sent += int64(n)
-		if err != nil {
-			return Result{}, fmt.Errorf("write: %w", err)
-		}
-	}
-	if err := c.CloseWrite(); err != nil {
+	got, elapsed, err := Stream(c, dur, bufSize)
+	if err != nil {
 		return Result{}, err
-	}
-	var count [8]byte
-	if _, err := io.ReadFull(c, count[:]); err != nil {
-		return Result{}, fmt.Errorf("read the server's count: %w", err)
-	}
-	elapsed := time.Since(start)
-	got := int64(binary.BigEndian.Uint64(count[:]))
-	if got != sent {
-		return Result{}, fmt.Errorf("server received %d bytes, client sent %d", got, sent)
 	}
 	return Result{Bytes: got, Seconds: elapsed.Seconds()}, nil
 }
@@ -283,32 +360,11 @@ func loadPingPong(addr string, n, size int) (Result, error) {
 	if _, err := c.Write([]byte{ModePing}); err != nil {
 		return Result{}, err
 	}
-	msg := make([]byte, size)
-	roundTrip := func() error {
-		if _, err := c.Write(msg); err != nil {
-			return err
-		}
-		_, err := io.ReadFull(c, msg)
-		return err
+	lat, elapsed, err := PingPong(c, make([]byte, size), n)
+	if err != nil {
+		return Result{}, err
 	}
-	for range max(n/10, 1) {
-		if err := roundTrip(); err != nil {
-			return Result{}, err
-		}
-	}
-	lat := make([]time.Duration, n)
-	start := time.Now()
-	for i := range lat {
-		t := time.Now()
-		if err := roundTrip(); err != nil {
-			return Result{}, err
-		}
-		lat[i] = time.Since(t)
-	}
-	elapsed := time.Since(start)
-	slices.Sort(lat)
-	rank := func(p float64) time.Duration { return lat[max(0, min(int(p*float64(n)+0.999999)-1, n-1))] }
-	return Result{P50: rank(0.50), P99: rank(0.99), Seconds: elapsed.Seconds()}, nil
+	return Result{P50: report.Percentile(lat, 0.50), P99: report.Percentile(lat, 0.99), Seconds: elapsed.Seconds()}, nil
 }
 
 // loadHold holds connections, each answered by the server through the

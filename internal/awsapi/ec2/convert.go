@@ -11,14 +11,9 @@ import (
 
 // filtersIn converts Filter.N.
 func filtersIn(in []Filter) []controlplane.Filter {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.Filter, 0, len(in))
-	for _, f := range in {
-		out = append(out, controlplane.Filter{Name: wireconv.Deref(f.Name), Values: f.Values})
-	}
-	return out
+	return wireconv.AllOrNil(in, func(f Filter) controlplane.Filter {
+		return controlplane.Filter{Name: wireconv.Deref(f.Name), Values: f.Values}
+	})
 }
 
 // pageIn converts MaxResults and NextToken.
@@ -26,28 +21,18 @@ func pageIn(maxResults *int32, nextToken *string) controlplane.Page {
 	return controlplane.Page{MaxResults: wireconv.Deref(maxResults), NextToken: wireconv.Deref(nextToken)}
 }
 
-// tagsOut converts a resource's tags to a tagSet.
-func tagsOut(in []model.Tag) []Tag {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]Tag, 0, len(in))
-	for _, t := range in {
-		out = append(out, Tag{Key: new(t.Key), Value: new(t.Value)})
-	}
-	return out
-}
+// tagsOut converts a resource's tags to a tagSet, left out when empty.
+// Where AWS always sends the set, use wireconv.All(tags, tagOut).
+func tagsOut(in []model.Tag) []Tag { return wireconv.AllOrNil(in, tagOut) }
+
+// tagOut converts one tag.
+func tagOut(t model.Tag) Tag { return Tag{Key: new(t.Key), Value: new(t.Value)} }
 
 // tagSpecsIn converts TagSpecification.N.
 func tagSpecsIn(in []TagSpecification) []controlplane.TagSpec {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.TagSpec, 0, len(in))
-	for _, sp := range in {
-		out = append(out, controlplane.TagSpec{ResourceType: wireconv.Deref(sp.ResourceType), Tags: wireconv.Tags(sp.Tags)})
-	}
-	return out
+	return wireconv.AllOrNil(in, func(sp TagSpecification) controlplane.TagSpec {
+		return controlplane.TagSpec{ResourceType: wireconv.Deref(sp.ResourceType), Tags: wireconv.Tags(sp.Tags)}
+	})
 }
 
 // boolAttr converts an AttributeBooleanValue ({"Value": b}) to an optional

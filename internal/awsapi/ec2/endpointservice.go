@@ -236,10 +236,8 @@ func (a *API) StartVpcEndpointServicePrivateDnsVerification(ctx context.Context,
 // vpcEndpointConnectionOut converts a connection to its wire form.
 func vpcEndpointConnectionOut(c controlplane.VpcEndpointConnection) VpcEndpointConnection {
 	return VpcEndpointConnection{
-		CreationTimestamp: new(c.Created),
-		DnsEntries: wireconv.All(c.DNSEntries, func(d controlplane.EndpointDNSEntry) DnsEntry {
-			return DnsEntry{DnsName: new(d.DNSName), HostedZoneId: new(d.HostedZoneID)}
-		}),
+		CreationTimestamp:       new(c.Created),
+		DnsEntries:              wireconv.All(c.DNSEntries, dnsEntryOut),
 		IpAddressType:           wireconv.OptString(c.IPAddressType),
 		NetworkLoadBalancerArns: wireconv.All(c.NetworkLoadBalancerARNs, stringOut),
 		ServiceId:               new(c.ServiceID),

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,10 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/apitest"
 	"github.com/privlink/privlink/internal/awsapi/gen/wiretest"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
 const (
@@ -54,39 +53,14 @@ type pvdWire struct {
 
 func newPvdWire(t *testing.T) *pvdWire {
 	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &pvdWire{t: t, txt: &pvdWireTXT{records: map[string][]string{}}}
-	cp, err := controlplane.New(controlplane.Config{
-		Store: st, Region: "us-east-1", Zones: zones, TXT: w.txt,
+	cp, _ := apitest.ControlPlane(t, controlplane.Config{
+		TXT: w.txt,
 		Now: func() time.Time { return pvdWireEpoch },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w.h = Handler(cp)
 	ctx := t.Context()
-	vpc, err := cp.CreateVpc(ctx, pvdWireProvider, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var subnets []string
-	for i, z := range []string{"a", "b"} {
-		sn, err := cp.CreateSubnet(ctx, pvdWireProvider, controlplane.CreateSubnetInput{
-			VpcID: vpc.ID, CidrBlock: []string{"10.0.1.0/24", "10.0.2.0/24"}[i], AvailabilityZone: "us-east-1" + z,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		subnets = append(subnets, sn.ID)
-	}
+	_, subnets := apitest.Network(t, cp, pvdWireProvider, "10.0.0.0/16")
 	lb, err := cp.CreateLoadBalancer(ctx, pvdWireProvider, controlplane.CreateLoadBalancerInput{
 		Name: "svc-nlb", Type: "network", Scheme: "internal", Subnets: subnets,
 	})
@@ -122,16 +96,9 @@ func (w *pvdWire) call(account, query string) ([]byte, error) {
 	action := params["Action"]
 	delete(params, "Action")
 	delete(params, "Version")
-	resp, err := w.h.Handle(w.t.Context(), &awsapi.Request{
-		Service: "ec2", Action: action, Params: params, Region: "us-east-1",
-		Caller: awsapi.Caller{AccountID: account, AccessKeyID: "test"}, RequestID: "req-1",
-	})
+	body, err := apitest.Call(w.t, w.h, "ec2", account, action, params)
 	if err != nil {
 		return nil, err
-	}
-	body, err := resp.MarshalResponse("req-1")
-	if err != nil {
-		w.t.Fatalf("%s: marshal: %v", action, err)
 	}
 	prefix := `<?xml version="1.0" encoding="UTF-8"?>` + "\n<" + action + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-1</requestId>`
 	if !strings.HasPrefix(string(body), prefix) {

@@ -17,11 +17,9 @@ var (
 // groupsOut converts a groupSet. AWS always sends it on instances and
 // network interfaces, so it is never nil.
 func groupsOut(in []controlplane.GroupIdentifier) []GroupIdentifier {
-	out := make([]GroupIdentifier, 0, len(in))
-	for _, g := range in {
-		out = append(out, GroupIdentifier{GroupId: new(g.GroupID), GroupName: new(g.GroupName)})
-	}
-	return out
+	return wireconv.All(in, func(g controlplane.GroupIdentifier) GroupIdentifier {
+		return GroupIdentifier{GroupId: new(g.GroupID), GroupName: new(g.GroupName)}
+	})
 }
 
 // eniOut converts a network interface to its DescribeNetworkInterfaces
@@ -51,7 +49,7 @@ func eniOut(e controlplane.NetworkInterface) NetworkInterface {
 		RequesterId:      wireconv.OptString(e.RequesterID),
 		SourceDestCheck:  new(e.SourceDestCheck),
 		Groups:           groupsOut(e.GroupSet),
-		TagSet:           append([]Tag{}, tagsOut(e.Tags)...),
+		TagSet:           wireconv.All(e.Tags, tagOut),
 	}
 	if e.AttachmentID != "" {
 		out.Attachment = &NetworkInterfaceAttachment{

@@ -73,10 +73,7 @@ func instanceOut(i controlplane.Instance) Instance {
 	}
 	if len(i.NetworkInterfaces) > 0 {
 		out.SourceDestCheck = new(i.SourceDestCheck)
-		out.NetworkInterfaces = make([]InstanceNetworkInterface, 0, len(i.NetworkInterfaces))
-		for _, e := range i.NetworkInterfaces {
-			out.NetworkInterfaces = append(out.NetworkInterfaces, instanceENIOut(e))
-		}
+		out.NetworkInterfaces = wireconv.All(i.NetworkInterfaces, instanceENIOut)
 	}
 	return out
 }
@@ -128,15 +125,13 @@ func reservationOut(r controlplane.Reservation) Reservation {
 
 // stateChangesOut converts the answer of Terminate/Stop/StartInstances.
 func stateChangesOut(in []controlplane.InstanceStateChange) []InstanceStateChange {
-	out := make([]InstanceStateChange, 0, len(in))
-	for _, c := range in {
-		out = append(out, InstanceStateChange{
+	return wireconv.All(in, func(c controlplane.InstanceStateChange) InstanceStateChange {
+		return InstanceStateChange{
 			InstanceId:    new(c.InstanceID),
 			PreviousState: stateOut(c.PreviousState, model.InstanceStateCode[c.PreviousState]),
 			CurrentState:  stateOut(c.CurrentState, model.InstanceStateCode[c.CurrentState]),
-		})
-	}
-	return out
+		}
+	})
 }
 
 // RunInstances implements RunInstancesAPI. Parameters the control plane
@@ -253,22 +248,20 @@ func (a *API) DescribeInstanceStatus(ctx context.Context, req *awsapi.Request, i
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeInstanceStatusOutput{
-		InstanceStatuses: make([]InstanceStatus, 0, len(res.InstanceStatuses)),
-		NextToken:        wireconv.OptString(res.NextToken),
+	return &DescribeInstanceStatusOutput{InstanceStatuses: wireconv.All(res.InstanceStatuses, instanceStatusOut), NextToken: wireconv.OptString(res.NextToken)}, nil
+}
+
+// instanceStatusOut converts one instance's status.
+func instanceStatusOut(st controlplane.InstanceStatus) InstanceStatus {
+	return InstanceStatus{
+		InstanceId:         new(st.InstanceID),
+		AvailabilityZone:   new(st.AvailabilityZone),
+		AvailabilityZoneId: wireconv.OptString(st.AvailabilityZoneID),
+		InstanceState:      stateOut(st.State, st.StateCode),
+		InstanceStatus:     statusSummaryOut(st.InstanceStatus),
+		SystemStatus:       statusSummaryOut(st.SystemStatus),
+		AttachedEbsStatus:  ebsStatusSummaryOut(st.AttachedEBSStatus),
 	}
-	for _, st := range res.InstanceStatuses {
-		out.InstanceStatuses = append(out.InstanceStatuses, InstanceStatus{
-			InstanceId:         new(st.InstanceID),
-			AvailabilityZone:   new(st.AvailabilityZone),
-			AvailabilityZoneId: wireconv.OptString(st.AvailabilityZoneID),
-			InstanceState:      stateOut(st.State, st.StateCode),
-			InstanceStatus:     statusSummaryOut(st.InstanceStatus),
-			SystemStatus:       statusSummaryOut(st.SystemStatus),
-			AttachedEbsStatus:  ebsStatusSummaryOut(st.AttachedEBSStatus),
-		})
-	}
-	return out, nil
 }
 
 // GetConsoleOutput implements GetConsoleOutputAPI. Output is left out

@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"io/fs"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,10 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/apitest"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
 var instanceEpoch = time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
@@ -47,39 +46,20 @@ type instanceEnv struct {
 
 func newInstanceEnv(t *testing.T) *instanceEnv {
 	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := fakeConsoleLogs{}
-	cp, err := controlplane.New(controlplane.Config{
-		Store: st, Region: "us-east-1", Zones: zones, ConsoleLogs: logs,
-		Now: func() time.Time { return instanceEpoch },
+	cp, st := apitest.ControlPlane(t, controlplane.Config{
+		ConsoleLogs: logs,
+		Now:         func() time.Time { return instanceEpoch },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return &instanceEnv{h: Handler(cp), cp: cp, st: st, logs: logs}
 }
 
 // raw runs action as account and returns the XML document.
 func (e *instanceEnv) raw(t *testing.T, account, action string, params awsapi.Params) string {
 	t.Helper()
-	resp, err := e.h.Handle(t.Context(), &awsapi.Request{
-		Service: "ec2", Action: action, Params: params, Region: "us-east-1",
-		Caller: awsapi.Caller{AccountID: account, AccessKeyID: "test"}, RequestID: "req-1",
-	})
+	body, err := apitest.Call(t, e.h, "ec2", account, action, params)
 	if err != nil {
 		t.Fatalf("%s(%v): %v", action, params, err)
-	}
-	body, err := resp.MarshalResponse("req-1")
-	if err != nil {
-		t.Fatalf("%s: marshal: %v", action, err)
 	}
 	return string(body)
 }

@@ -131,39 +131,39 @@ func networkAclEntryIn(aclID *string, ruleNumber *int32, protocol, action *strin
 
 // networkAclOut converts an ACL to its wire form.
 func networkAclOut(acl *model.NetworkAcl) NetworkAcl {
-	out := NetworkAcl{
+	return NetworkAcl{
 		NetworkAclId: new(acl.ID),
 		VpcId:        new(acl.VpcID),
 		OwnerId:      new(acl.OwnerID),
 		IsDefault:    new(acl.IsDefault),
 		Tags:         tagsOut(acl.Tags),
 		// AWS always sends both sets, so a new ACL shows "Associations": [].
-		Associations: []NetworkAclAssociation{},
-		Entries:      []NetworkAclEntry{},
+		Associations: wireconv.All(acl.Associations, func(as model.NetworkAclAssociation) NetworkAclAssociation {
+			return NetworkAclAssociation{
+				NetworkAclAssociationId: new(as.ID),
+				NetworkAclId:            new(acl.ID),
+				SubnetId:                new(as.SubnetID),
+			}
+		}),
+		Entries: wireconv.All(acl.Entries, networkAclEntryOut),
 	}
-	for _, as := range acl.Associations {
-		out.Associations = append(out.Associations, NetworkAclAssociation{
-			NetworkAclAssociationId: new(as.ID),
-			NetworkAclId:            new(acl.ID),
-			SubnetId:                new(as.SubnetID),
-		})
+}
+
+// networkAclEntryOut converts one rule of an ACL.
+func networkAclEntryOut(e model.NetworkAclEntry) NetworkAclEntry {
+	w := NetworkAclEntry{
+		RuleNumber:    new(e.RuleNumber),
+		Egress:        new(e.Egress),
+		Protocol:      new(e.Protocol),
+		RuleAction:    new(e.RuleAction),
+		CidrBlock:     wireconv.OptString(e.CidrBlock),
+		Ipv6CidrBlock: wireconv.OptString(e.Ipv6CidrBlock),
 	}
-	for _, e := range acl.Entries {
-		w := NetworkAclEntry{
-			RuleNumber:    new(e.RuleNumber),
-			Egress:        new(e.Egress),
-			Protocol:      new(e.Protocol),
-			RuleAction:    new(e.RuleAction),
-			CidrBlock:     wireconv.OptString(e.CidrBlock),
-			Ipv6CidrBlock: wireconv.OptString(e.Ipv6CidrBlock),
-		}
-		if e.IcmpType != nil || e.IcmpCode != nil {
-			w.IcmpTypeCode = &IcmpTypeCode{Type: e.IcmpType, Code: e.IcmpCode}
-		}
-		if e.PortFrom != nil || e.PortTo != nil {
-			w.PortRange = &PortRange{From: e.PortFrom, To: e.PortTo}
-		}
-		out.Entries = append(out.Entries, w)
+	if e.IcmpType != nil || e.IcmpCode != nil {
+		w.IcmpTypeCode = &IcmpTypeCode{Type: e.IcmpType, Code: e.IcmpCode}
 	}
-	return out
+	if e.PortFrom != nil || e.PortTo != nil {
+		w.PortRange = &PortRange{From: e.PortFrom, To: e.PortTo}
+	}
+	return w
 }

@@ -25,15 +25,16 @@ func (a *API) DescribeRegions(ctx context.Context, req *awsapi.Request, in *Desc
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeRegionsOutput{Regions: make([]Region, 0, len(regions))}
-	for _, r := range regions {
-		out.Regions = append(out.Regions, Region{
-			RegionName:  new(r.RegionName),
-			Endpoint:    new(r.Endpoint),
-			OptInStatus: new(r.OptInStatus),
-		})
+	return &DescribeRegionsOutput{Regions: wireconv.All(regions, regionOut)}, nil
+}
+
+// regionOut converts one region.
+func regionOut(r controlplane.Region) Region {
+	return Region{
+		RegionName:  new(r.RegionName),
+		Endpoint:    new(r.Endpoint),
+		OptInStatus: new(r.OptInStatus),
 	}
-	return out, nil
 }
 
 // DescribeAvailabilityZones implements DescribeAvailabilityZonesAPI.
@@ -48,20 +49,21 @@ func (a *API) DescribeAvailabilityZones(ctx context.Context, req *awsapi.Request
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeAvailabilityZonesOutput{AvailabilityZones: make([]AvailabilityZone, 0, len(zones))}
-	for _, z := range zones {
-		out.AvailabilityZones = append(out.AvailabilityZones, AvailabilityZone{
-			ZoneName:           new(z.ZoneName),
-			ZoneId:             new(z.ZoneID),
-			State:              new(z.State),
-			RegionName:         new(z.RegionName),
-			ZoneType:           new(z.ZoneType),
-			GroupName:          new(z.GroupName),
-			NetworkBorderGroup: new(z.NetworkBorderGroup),
-			OptInStatus:        new(z.OptInStatus),
-		})
+	return &DescribeAvailabilityZonesOutput{AvailabilityZones: wireconv.All(zones, zoneOut)}, nil
+}
+
+// zoneOut converts one availability zone.
+func zoneOut(z controlplane.AvailabilityZone) AvailabilityZone {
+	return AvailabilityZone{
+		ZoneName:           new(z.ZoneName),
+		ZoneId:             new(z.ZoneID),
+		State:              new(z.State),
+		RegionName:         new(z.RegionName),
+		ZoneType:           new(z.ZoneType),
+		GroupName:          new(z.GroupName),
+		NetworkBorderGroup: new(z.NetworkBorderGroup),
+		OptInStatus:        new(z.OptInStatus),
 	}
-	return out, nil
 }
 
 // DescribeAccountAttributes implements DescribeAccountAttributesAPI.
@@ -73,13 +75,11 @@ func (a *API) DescribeAccountAttributes(ctx context.Context, req *awsapi.Request
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeAccountAttributesOutput{AccountAttributes: make([]AccountAttribute, 0, len(attrs))}
-	for _, at := range attrs {
-		vals := make([]AccountAttributeValue, 0, len(at.Values))
-		for _, v := range at.Values {
-			vals = append(vals, AccountAttributeValue{AttributeValue: new(v)})
-		}
-		out.AccountAttributes = append(out.AccountAttributes, AccountAttribute{AttributeName: new(at.Name), AttributeValues: vals})
-	}
-	return out, nil
+	return &DescribeAccountAttributesOutput{AccountAttributes: wireconv.All(attrs, accountAttributeOut)}, nil
+}
+
+// accountAttributeOut converts one account attribute with its values.
+func accountAttributeOut(at controlplane.AccountAttribute) AccountAttribute {
+	values := wireconv.All(at.Values, func(v string) AccountAttributeValue { return AccountAttributeValue{AttributeValue: new(v)} })
+	return AccountAttribute{AttributeName: new(at.Name), AttributeValues: values}
 }

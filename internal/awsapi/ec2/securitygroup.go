@@ -51,9 +51,8 @@ func (a *API) DescribeSecurityGroups(ctx context.Context, req *awsapi.Request, i
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeSecurityGroupsOutput{SecurityGroups: make([]SecurityGroup, 0, len(res.SecurityGroups)), NextToken: wireconv.OptString(res.NextToken)}
-	for _, g := range res.SecurityGroups {
-		out.SecurityGroups = append(out.SecurityGroups, SecurityGroup{
+	groups := wireconv.All(res.SecurityGroups, func(g *model.SecurityGroup) SecurityGroup {
+		return SecurityGroup{
 			GroupId:             new(g.ID),
 			GroupName:           new(g.Name),
 			Description:         new(g.Description),
@@ -63,9 +62,9 @@ func (a *API) DescribeSecurityGroups(ctx context.Context, req *awsapi.Request, i
 			IpPermissions:       ipPermissionsOut(controlplane.GroupIPPermissions(g.Ingress)),
 			IpPermissionsEgress: ipPermissionsOut(controlplane.GroupIPPermissions(g.Egress)),
 			Tags:                tagsOut(g.Tags),
-		})
-	}
-	return out, nil
+		}
+	})
+	return &DescribeSecurityGroupsOutput{SecurityGroups: groups, NextToken: wireconv.OptString(res.NextToken)}, nil
 }
 
 // DeleteSecurityGroup implements DeleteSecurityGroupAPI.
@@ -159,29 +158,25 @@ func (a *API) DescribeSecurityGroupRules(ctx context.Context, req *awsapi.Reques
 
 // ipPermissionsIn converts IpPermissions.N.
 func ipPermissionsIn(in []IpPermission) []controlplane.IPPermission {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.IPPermission, 0, len(in))
-	for _, p := range in {
-		cp := controlplane.IPPermission{IPProtocol: wireconv.Deref(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
-		for _, r := range p.IpRanges {
-			cp.IPRanges = append(cp.IPRanges, controlplane.IPRange{CidrIP: wireconv.Deref(r.CidrIp), Description: wireconv.Deref(r.Description)})
+	return wireconv.AllOrNil(in, func(p IpPermission) controlplane.IPPermission {
+		return controlplane.IPPermission{
+			IPProtocol: wireconv.Deref(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort,
+			IPRanges: wireconv.AllOrNil(p.IpRanges, func(r IpRange) controlplane.IPRange {
+				return controlplane.IPRange{CidrIP: wireconv.Deref(r.CidrIp), Description: wireconv.Deref(r.Description)}
+			}),
+			IPv6Ranges: wireconv.AllOrNil(p.Ipv6Ranges, func(r Ipv6Range) controlplane.IPv6Range {
+				return controlplane.IPv6Range{CidrIPv6: wireconv.Deref(r.CidrIpv6), Description: wireconv.Deref(r.Description)}
+			}),
+			PrefixListIDs: wireconv.AllOrNil(p.PrefixListIds, func(r PrefixListId) controlplane.PrefixListID {
+				return controlplane.PrefixListID{PrefixListID: wireconv.Deref(r.PrefixListId), Description: wireconv.Deref(r.Description)}
+			}),
+			UserIDGroupPairs: wireconv.AllOrNil(p.UserIdGroupPairs, func(g UserIdGroupPair) controlplane.UserIDGroupPair {
+				return controlplane.UserIDGroupPair{
+					GroupID: wireconv.Deref(g.GroupId), GroupName: wireconv.Deref(g.GroupName), UserID: wireconv.Deref(g.UserId), Description: wireconv.Deref(g.Description),
+				}
+			}),
 		}
-		for _, r := range p.Ipv6Ranges {
-			cp.IPv6Ranges = append(cp.IPv6Ranges, controlplane.IPv6Range{CidrIPv6: wireconv.Deref(r.CidrIpv6), Description: wireconv.Deref(r.Description)})
-		}
-		for _, r := range p.PrefixListIds {
-			cp.PrefixListIDs = append(cp.PrefixListIDs, controlplane.PrefixListID{PrefixListID: wireconv.Deref(r.PrefixListId), Description: wireconv.Deref(r.Description)})
-		}
-		for _, g := range p.UserIdGroupPairs {
-			cp.UserIDGroupPairs = append(cp.UserIDGroupPairs, controlplane.UserIDGroupPair{
-				GroupID: wireconv.Deref(g.GroupId), GroupName: wireconv.Deref(g.GroupName), UserID: wireconv.Deref(g.UserId), Description: wireconv.Deref(g.Description),
-			})
-		}
-		out = append(out, cp)
-	}
-	return out
+	})
 }
 
 // legacyIn converts the flat IpProtocol/FromPort/ToPort/CidrIp/
@@ -201,35 +196,30 @@ func legacyIn(protocol *string, from, to *int32, cidr, sourceName, sourceOwner *
 // AWS always sends the permission lists and their peer lists, empty or not,
 // so they are never nil here.
 func ipPermissionsOut(in []controlplane.IPPermission) []IpPermission {
-	out := make([]IpPermission, 0, len(in))
-	for _, p := range in {
-		w := IpPermission{
+	return wireconv.All(in, func(p controlplane.IPPermission) IpPermission {
+		return IpPermission{
 			IpProtocol: new(p.IPProtocol), FromPort: p.FromPort, ToPort: p.ToPort,
-			IpRanges: []IpRange{}, Ipv6Ranges: []Ipv6Range{}, PrefixListIds: []PrefixListId{}, UserIdGroupPairs: []UserIdGroupPair{},
+			IpRanges: wireconv.All(p.IPRanges, func(r controlplane.IPRange) IpRange {
+				return IpRange{CidrIp: new(r.CidrIP), Description: wireconv.OptString(r.Description)}
+			}),
+			Ipv6Ranges: wireconv.All(p.IPv6Ranges, func(r controlplane.IPv6Range) Ipv6Range {
+				return Ipv6Range{CidrIpv6: new(r.CidrIPv6), Description: wireconv.OptString(r.Description)}
+			}),
+			PrefixListIds: wireconv.All(p.PrefixListIDs, func(r controlplane.PrefixListID) PrefixListId {
+				return PrefixListId{PrefixListId: new(r.PrefixListID), Description: wireconv.OptString(r.Description)}
+			}),
+			UserIdGroupPairs: wireconv.All(p.UserIDGroupPairs, func(g controlplane.UserIDGroupPair) UserIdGroupPair {
+				return UserIdGroupPair{GroupId: new(g.GroupID), UserId: wireconv.OptString(g.UserID), Description: wireconv.OptString(g.Description)}
+			}),
 		}
-		for _, r := range p.IPRanges {
-			w.IpRanges = append(w.IpRanges, IpRange{CidrIp: new(r.CidrIP), Description: wireconv.OptString(r.Description)})
-		}
-		for _, r := range p.IPv6Ranges {
-			w.Ipv6Ranges = append(w.Ipv6Ranges, Ipv6Range{CidrIpv6: new(r.CidrIPv6), Description: wireconv.OptString(r.Description)})
-		}
-		for _, r := range p.PrefixListIDs {
-			w.PrefixListIds = append(w.PrefixListIds, PrefixListId{PrefixListId: new(r.PrefixListID), Description: wireconv.OptString(r.Description)})
-		}
-		for _, g := range p.UserIDGroupPairs {
-			w.UserIdGroupPairs = append(w.UserIdGroupPairs, UserIdGroupPair{GroupId: new(g.GroupID), UserId: wireconv.OptString(g.UserID), Description: wireconv.OptString(g.Description)})
-		}
-		out = append(out, w)
-	}
-	return out
+	})
 }
 
 // securityGroupRulesOut converts rules to securityGroupRuleSet items. A rule
 // reports fromPort/toPort -1 when its protocol has no ports, as AWS does here
 // (unlike in ipPermissions).
 func securityGroupRulesOut(in []controlplane.SecurityGroupRuleInfo) []SecurityGroupRule {
-	out := make([]SecurityGroupRule, 0, len(in))
-	for _, r := range in {
+	return wireconv.All(in, func(r controlplane.SecurityGroupRuleInfo) SecurityGroupRule {
 		w := SecurityGroupRule{
 			SecurityGroupRuleId:  new(r.Rule.ID),
 			GroupId:              new(r.GroupID),
@@ -248,9 +238,8 @@ func securityGroupRulesOut(in []controlplane.SecurityGroupRuleInfo) []SecurityGr
 		if r.Rule.GroupID != "" {
 			w.ReferencedGroupInfo = referencedGroupOut(r.Rule)
 		}
-		out = append(out, w)
-	}
-	return out
+		return w
+	})
 }
 
 func referencedGroupOut(r model.SecurityGroupRule) *ReferencedSecurityGroup {
@@ -259,12 +248,8 @@ func referencedGroupOut(r model.SecurityGroupRule) *ReferencedSecurityGroup {
 
 // revokedRulesOut converts revoked rules to revokedSecurityGroupRuleSet items.
 func revokedRulesOut(in []controlplane.SecurityGroupRuleInfo) []RevokedSecurityGroupRule {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]RevokedSecurityGroupRule, 0, len(in))
-	for _, r := range in {
-		out = append(out, RevokedSecurityGroupRule{
+	return wireconv.AllOrNil(in, func(r controlplane.SecurityGroupRuleInfo) RevokedSecurityGroupRule {
+		return RevokedSecurityGroupRule{
 			SecurityGroupRuleId: new(r.Rule.ID),
 			GroupId:             new(r.GroupID),
 			IsEgress:            new(r.IsEgress),
@@ -276,7 +261,6 @@ func revokedRulesOut(in []controlplane.SecurityGroupRuleInfo) []RevokedSecurityG
 			PrefixListId:        wireconv.OptString(r.Rule.PrefixList),
 			ReferencedGroupId:   wireconv.OptString(r.Rule.GroupID),
 			Description:         wireconv.OptString(r.Rule.Description),
-		})
-	}
-	return out
+		}
+	})
 }

@@ -30,10 +30,9 @@ func (a *API) CreateTags(ctx context.Context, req *awsapi.Request, in *CreateTag
 // DeleteTags implements DeleteTagsAPI. A Tag.N without Value deletes the key
 // whatever its value; with Value (even empty) only that value.
 func (a *API) DeleteTags(ctx context.Context, req *awsapi.Request, in *DeleteTagsInput) (*DeleteTagsOutput, error) {
-	var dels []controlplane.TagDeletion
-	for _, t := range in.Tags {
-		dels = append(dels, controlplane.TagDeletion{Key: wireconv.Deref(t.Key), Value: t.Value})
-	}
+	dels := wireconv.AllOrNil(in.Tags, func(t Tag) controlplane.TagDeletion {
+		return controlplane.TagDeletion{Key: wireconv.Deref(t.Key), Value: t.Value}
+	})
 	err := a.cp.DeleteTags(ctx, req.Caller.AccountID, controlplane.DeleteTagsInput{
 		ResourceIDs: in.Resources,
 		Tags:        dels,
@@ -55,14 +54,13 @@ func (a *API) DescribeTags(ctx context.Context, req *awsapi.Request, in *Describ
 	if err != nil {
 		return nil, err
 	}
-	out := &DescribeTagsOutput{Tags: make([]TagDescription, 0, len(res.Tags)), NextToken: wireconv.OptString(res.NextToken)}
-	for _, t := range res.Tags {
-		out.Tags = append(out.Tags, TagDescription{
+	tags := wireconv.All(res.Tags, func(t controlplane.TagDescription) TagDescription {
+		return TagDescription{
 			ResourceId:   new(t.ResourceID),
 			ResourceType: new(t.ResourceType),
 			Key:          new(t.Key),
 			Value:        new(t.Value),
-		})
-	}
-	return out, nil
+		}
+	})
+	return &DescribeTagsOutput{Tags: tags, NextToken: wireconv.OptString(res.NextToken)}, nil
 }

@@ -4,16 +4,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/apitest"
 	"github.com/privlink/privlink/internal/controlplane"
-	"github.com/privlink/privlink/internal/model"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
 // netClient calls the EC2 handler as one account, the way the front does
@@ -26,35 +24,16 @@ type netClient struct {
 
 func newNetHandler(t *testing.T) awsapi.Handler {
 	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, _ := apitest.ControlPlane(t, controlplane.Config{})
 	return Handler(cp)
 }
 
 // call runs action and decodes its XML response into out (if not nil).
 func (c netClient) call(action string, params awsapi.Params, out any) error {
 	c.t.Helper()
-	resp, err := c.h.Handle(c.t.Context(), &awsapi.Request{
-		Service: "ec2", Action: action, Params: params, Region: "us-east-1",
-		Caller: awsapi.Caller{AccountID: c.account, AccessKeyID: "test"}, RequestID: "req-1",
-	})
+	body, err := apitest.Call(c.t, c.h, "ec2", c.account, action, params)
 	if err != nil {
 		return err
-	}
-	body, err := resp.MarshalResponse("req-1")
-	if err != nil {
-		c.t.Fatalf("%s: marshal: %v", action, err)
 	}
 	if !strings.Contains(string(body), "<"+action+"Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>req-1</requestId>") {
 		c.t.Errorf("%s: unexpected envelope: %s", action, body)

@@ -66,18 +66,13 @@ func (a *API) DescribeVpcEndpointServices(ctx context.Context, req *awsapi.Reque
 
 // subnetConfigsIn converts SubnetConfiguration.N.
 func subnetConfigsIn(in []SubnetConfiguration) []controlplane.SubnetConfiguration {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.SubnetConfiguration, 0, len(in))
-	for _, c := range in {
-		out = append(out, controlplane.SubnetConfiguration{
+	return wireconv.AllOrNil(in, func(c SubnetConfiguration) controlplane.SubnetConfiguration {
+		return controlplane.SubnetConfiguration{
 			SubnetID: wireconv.Deref(c.SubnetId),
 			IPv4:     wireconv.Deref(c.Ipv4),
 			IPv6:     wireconv.Deref(c.Ipv6),
-		})
-	}
-	return out
+		}
+	})
 }
 
 // dnsOptionsIn converts DnsOptions.*.
@@ -93,6 +88,17 @@ func dnsOptionsIn(in *DnsOptionsSpecification) *controlplane.EndpointDNSOptions 
 	}
 }
 
+// dnsEntryOut converts one DNS name of an endpoint or an endpoint
+// connection.
+func dnsEntryOut(d controlplane.EndpointDNSEntry) DnsEntry {
+	return DnsEntry{DnsName: new(d.DNSName), HostedZoneId: new(d.HostedZoneID)}
+}
+
+// endpointGroupOut converts one security group of an endpoint.
+func endpointGroupOut(g controlplane.GroupIdentifier) SecurityGroupIdentifier {
+	return SecurityGroupIdentifier{GroupId: new(g.GroupID), GroupName: new(g.GroupName)}
+}
+
 // vpcEndpointOut converts an interface endpoint. AWS always sends the
 // lists of an interface endpoint, empty or not.
 func vpcEndpointOut(e controlplane.VpcEndpoint) VpcEndpoint {
@@ -106,22 +112,16 @@ func vpcEndpointOut(e controlplane.VpcEndpoint) VpcEndpoint {
 		PolicyDocument:      wireconv.OptString(e.PolicyDocument),
 		RouteTableIds:       []string{},
 		SubnetIds:           e.SubnetIDs,
-		Groups:              make([]SecurityGroupIdentifier, 0, len(e.GroupSet)),
+		Groups:              wireconv.All(e.GroupSet, endpointGroupOut),
 		IpAddressType:       new(e.IPAddressType),
 		DnsOptions:          &DnsOptions{DnsRecordIpType: wireconv.OptString(e.DNSRecordIPType)},
 		PrivateDnsEnabled:   new(e.PrivateDNSEnabled),
 		RequesterManaged:    new(false),
 		NetworkInterfaceIds: e.NetworkInterfaceIDs,
-		DnsEntries:          make([]DnsEntry, 0, len(e.DNSEntries)),
+		DnsEntries:          wireconv.All(e.DNSEntries, dnsEntryOut),
 		CreationTimestamp:   new(e.Created),
-		Tags:                append([]Tag{}, tagsOut(e.Tags)...),
+		Tags:                wireconv.All(e.Tags, tagOut),
 		OwnerId:             new(e.OwnerID),
-	}
-	for _, g := range e.GroupSet {
-		out.Groups = append(out.Groups, SecurityGroupIdentifier{GroupId: new(g.GroupID), GroupName: new(g.GroupName)})
-	}
-	for _, d := range e.DNSEntries {
-		out.DnsEntries = append(out.DnsEntries, DnsEntry{DnsName: new(d.DNSName), HostedZoneId: new(d.HostedZoneID)})
 	}
 	if e.LastError != "" {
 		code := e.LastErrorCode

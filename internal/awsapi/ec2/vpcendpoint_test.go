@@ -3,17 +3,16 @@ package ec2
 import (
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/apitest"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
 const (
@@ -36,33 +35,9 @@ type vpceHandlerEnv struct {
 
 func newVpceHandlerEnv(t *testing.T) *vpceHandlerEnv {
 	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, st := apitest.ControlPlane(t, controlplane.Config{})
 	ctx := t.Context()
-	pvpc, err := cp.CreateVpc(ctx, vpceTestProvider, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var psubs []string
-	for _, z := range []string{"a", "b"} {
-		cidr := map[string]string{"a": "10.0.1.0/24", "b": "10.0.2.0/24"}[z]
-		sn, err := cp.CreateSubnet(ctx, vpceTestProvider, controlplane.CreateSubnetInput{VpcID: pvpc.ID, CidrBlock: cidr, AvailabilityZone: "us-east-1" + z})
-		if err != nil {
-			t.Fatal(err)
-		}
-		psubs = append(psubs, sn.ID)
-	}
+	_, psubs := apitest.Network(t, cp, vpceTestProvider, "10.0.0.0/16")
 	lb, err := cp.CreateLoadBalancer(ctx, vpceTestProvider, controlplane.CreateLoadBalancerInput{
 		Name: "svc", Type: model.LoadBalancerTypeNetwork, Scheme: model.SchemeInternal, Subnets: psubs,
 	})
@@ -94,20 +69,8 @@ func newVpceHandlerEnv(t *testing.T) *vpceHandlerEnv {
 		consumer: netClient{t, h, vpceTestConsumer}, stranger: netClient{t, h, vpceTestStranger},
 		svcID: id, svcName: svc.Name,
 	}
-	vpc, err := cp.CreateVpc(ctx, vpceTestConsumer, controlplane.CreateVpcInput{CidrBlock: "10.1.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.vpcID = vpc.ID
-	for _, z := range []string{"a", "b"} {
-		cidr := map[string]string{"a": "10.1.1.0/24", "b": "10.1.2.0/24"}[z]
-		sn, err := cp.CreateSubnet(ctx, vpceTestConsumer, controlplane.CreateSubnetInput{VpcID: vpc.ID, CidrBlock: cidr, AvailabilityZone: "us-east-1" + z})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.subnets = append(e.subnets, sn.ID)
-	}
-	g, err := cp.CreateSecurityGroup(ctx, vpceTestConsumer, controlplane.CreateSecurityGroupInput{GroupName: "ep", Description: "endpoint", VpcID: vpc.ID})
+	e.vpcID, e.subnets = apitest.Network(t, cp, vpceTestConsumer, "10.1.0.0/16")
+	g, err := cp.CreateSecurityGroup(ctx, vpceTestConsumer, controlplane.CreateSecurityGroupInput{GroupName: "ep", Description: "endpoint", VpcID: e.vpcID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,15 +200,8 @@ func TestVpcEndpointActions(t *testing.T) {
 	}
 
 	// The body itself: the empty routeTableIdSet AWS sends.
-	resp, err := c.h.Handle(t.Context(), &awsapi.Request{
-		Service: "ec2", Action: "DescribeVpcEndpoints", Region: "us-east-1", RequestID: "req-2",
-		Params: awsapi.Params{"Filter.1.Name": "vpc-endpoint-state", "Filter.1.Value.1": "pending", "Filter.1.Value.2": "pendingAcceptance"},
-		Caller: awsapi.Caller{AccountID: vpceTestConsumer, AccessKeyID: "test"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := resp.MarshalResponse("req-2")
+	body, err := apitest.Call(t, c.h, "ec2", vpceTestConsumer, "DescribeVpcEndpoints",
+		awsapi.Params{"Filter.1.Name": "vpc-endpoint-state", "Filter.1.Value.1": "pending", "Filter.1.Value.2": "pendingAcceptance"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,14 +258,10 @@ func TestVpcEndpointActions(t *testing.T) {
 	}
 
 	// Nothing failed: an empty unsuccessful list.
-	resp, err = c.h.Handle(t.Context(), &awsapi.Request{
-		Service: "ec2", Action: "DeleteVpcEndpoints", Region: "us-east-1", RequestID: "req-3",
-		Params: awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID}, Caller: awsapi.Caller{AccountID: vpceTestConsumer, AccessKeyID: "test"},
-	})
-	if err != nil {
+	if body, err = apitest.Call(t, c.h, "ec2", vpceTestConsumer, "DeleteVpcEndpoints", awsapi.Params{"VpcEndpointId.1": ep.VpcEndpointID}); err != nil {
 		t.Fatal(err)
 	}
-	if body, _ = resp.MarshalResponse("req-3"); !strings.Contains(string(body), "<unsuccessful/>") {
+	if !strings.Contains(string(body), "<unsuccessful/>") {
 		t.Errorf("DeleteVpcEndpoints body lacks <unsuccessful/>:\n%s", body)
 	}
 }
@@ -372,15 +324,8 @@ func TestVpcEndpointActionErrors(t *testing.T) {
 // element.
 func TestVpcEndpointXMLShape(t *testing.T) {
 	e := newVpceHandlerEnv(t)
-	resp, err := e.consumer.h.Handle(t.Context(), &awsapi.Request{
-		Service: "ec2", Action: "CreateVpcEndpoint", Region: "us-east-1", RequestID: "req-1",
-		Params: awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]},
-		Caller: awsapi.Caller{AccountID: vpceTestConsumer, AccessKeyID: "test"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := resp.MarshalResponse("req-1")
+	body, err := apitest.Call(t, e.consumer.h, "ec2", vpceTestConsumer, "CreateVpcEndpoint",
+		awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]})
 	if err != nil {
 		t.Fatal(err)
 	}

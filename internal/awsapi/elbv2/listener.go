@@ -39,46 +39,40 @@ func listenerOut(l model.Listener) Listener {
 
 // actionsIn converts DefaultActions.member.N.
 func actionsIn(in []Action) []controlplane.ListenerAction {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.ListenerAction, 0, len(in))
-	for _, a := range in {
-		act := controlplane.ListenerAction{Type: wireconv.Deref(a.Type), TargetGroupARN: wireconv.Deref(a.TargetGroupArn)}
-		if f := a.ForwardConfig; f != nil {
-			for _, t := range f.TargetGroups {
-				act.ForwardTargetGroups = append(act.ForwardTargetGroups, controlplane.ForwardTargetGroup{TargetGroupARN: wireconv.Deref(t.TargetGroupArn), Weight: t.Weight})
-			}
-			if st := f.TargetGroupStickinessConfig; st != nil {
-				act.StickinessEnabled = wireconv.Deref(st.Enabled)
-			}
+	return wireconv.AllOrNil(in, actionIn)
+}
+
+// actionIn converts one action of DefaultActions.member.N.
+func actionIn(a Action) controlplane.ListenerAction {
+	act := controlplane.ListenerAction{Type: wireconv.Deref(a.Type), TargetGroupARN: wireconv.Deref(a.TargetGroupArn)}
+	if f := a.ForwardConfig; f != nil {
+		act.ForwardTargetGroups = wireconv.AllOrNil(f.TargetGroups, func(t TargetGroupTuple) controlplane.ForwardTargetGroup {
+			return controlplane.ForwardTargetGroup{TargetGroupARN: wireconv.Deref(t.TargetGroupArn), Weight: t.Weight}
+		})
+		if st := f.TargetGroupStickinessConfig; st != nil {
+			act.StickinessEnabled = wireconv.Deref(st.Enabled)
 		}
-		for _, c := range []struct {
-			name string
-			set  bool
-		}{
-			{"AuthenticateCognitoConfig", a.AuthenticateCognitoConfig != nil},
-			{"AuthenticateOidcConfig", a.AuthenticateOidcConfig != nil},
-			{"FixedResponseConfig", a.FixedResponseConfig != nil},
-			{"JwtValidationConfig", a.JwtValidationConfig != nil},
-			{"RedirectConfig", a.RedirectConfig != nil},
-		} {
-			if c.set {
-				act.OtherConfigs = append(act.OtherConfigs, c.name)
-			}
-		}
-		out = append(out, act)
 	}
-	return out
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{
+		{"AuthenticateCognitoConfig", a.AuthenticateCognitoConfig != nil},
+		{"AuthenticateOidcConfig", a.AuthenticateOidcConfig != nil},
+		{"FixedResponseConfig", a.FixedResponseConfig != nil},
+		{"JwtValidationConfig", a.JwtValidationConfig != nil},
+		{"RedirectConfig", a.RedirectConfig != nil},
+	} {
+		if c.set {
+			act.OtherConfigs = append(act.OtherConfigs, c.name)
+		}
+	}
+	return act
 }
 
 // certificatesIn returns the ARNs of Certificates.member.N.
 func certificatesIn(in []Certificate) []string {
-	var out []string
-	for _, c := range in {
-		out = append(out, wireconv.Deref(c.CertificateArn))
-	}
-	return out
+	return wireconv.AllOrNil(in, func(c Certificate) string { return wireconv.Deref(c.CertificateArn) })
 }
 
 // CreateListener implements CreateListenerAPI.

@@ -55,20 +55,15 @@ func loadBalancerOut(lb controlplane.LoadBalancer) LoadBalancer {
 
 // subnetMappingsIn converts SubnetMappings.member.N.
 func subnetMappingsIn(in []SubnetMapping) []controlplane.SubnetMapping {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.SubnetMapping, 0, len(in))
-	for _, m := range in {
-		out = append(out, controlplane.SubnetMapping{
+	return wireconv.AllOrNil(in, func(m SubnetMapping) controlplane.SubnetMapping {
+		return controlplane.SubnetMapping{
 			SubnetID:            wireconv.Deref(m.SubnetId),
 			AllocationID:        wireconv.Deref(m.AllocationId),
 			PrivateIPv4Address:  wireconv.Deref(m.PrivateIPv4Address),
 			IPv6Address:         wireconv.Deref(m.IPv6Address),
 			SourceNatIPv6Prefix: wireconv.Deref(m.SourceNatIpv6Prefix),
-		})
-	}
-	return out
+		}
+	})
 }
 
 // lbAttributeOut converts a load balancer attribute.

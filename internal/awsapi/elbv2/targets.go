@@ -16,19 +16,14 @@ var (
 
 // targetsIn converts Targets.member.N.
 func targetsIn(in []TargetDescription) []controlplane.TargetDescription {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]controlplane.TargetDescription, 0, len(in))
-	for _, t := range in {
-		out = append(out, controlplane.TargetDescription{
+	return wireconv.AllOrNil(in, func(t TargetDescription) controlplane.TargetDescription {
+		return controlplane.TargetDescription{
 			ID:               wireconv.Deref(t.Id),
 			Port:             wireconv.Deref(t.Port),
 			AvailabilityZone: wireconv.Deref(t.AvailabilityZone),
 			QuicServerID:     wireconv.Deref(t.QuicServerId),
-		})
-	}
-	return out
+		}
+	})
 }
 
 // targetHealthOut converts one target's health. Target.AvailabilityZone is

@@ -5,17 +5,16 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/awsapi"
+	"github.com/privlink/privlink/internal/awsapi/apitest"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
-	"github.com/privlink/privlink/internal/store/boltstore"
 )
 
 // testAccount is the caller of every request a world sends.
@@ -36,34 +35,10 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := boltstore.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	zones, err := model.Zones("us-east-1", []string{"a", "b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := controlplane.New(controlplane.Config{Store: st, Region: "us-east-1", Zones: zones})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, st := apitest.ControlPlane(t, controlplane.Config{})
 	w := &world{t: t, h: Handler(cp), cp: cp, st: st}
-	ctx := t.Context()
-	vpc, err := cp.CreateVpc(ctx, testAccount, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.vpcID = vpc.ID
-	for i, z := range []string{"us-east-1a", "us-east-1b"} {
-		sn, err := cp.CreateSubnet(ctx, testAccount, controlplane.CreateSubnetInput{VpcID: vpc.ID, CidrBlock: "10.0." + string(rune('1'+i)) + ".0/24", AvailabilityZone: z})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.subnets = append(w.subnets, sn.ID)
-	}
-	sg, err := cp.CreateSecurityGroup(ctx, testAccount, controlplane.CreateSecurityGroupInput{GroupName: "lb", Description: "lb", VpcID: vpc.ID})
+	w.vpcID, w.subnets = apitest.Network(t, cp, testAccount, "10.0.0.0/16")
+	sg, err := cp.CreateSecurityGroup(t.Context(), testAccount, controlplane.CreateSecurityGroupInput{GroupName: "lb", Description: "lb", VpcID: w.vpcID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,18 +49,8 @@ func newWorld(t *testing.T) *world {
 // call runs action as testAccount and returns the XML document.
 func (w *world) call(action string, params awsapi.Params) (string, error) {
 	w.t.Helper()
-	resp, err := w.h.Handle(w.t.Context(), &awsapi.Request{
-		Service: "elasticloadbalancing", Action: action, Params: params, Region: "us-east-1",
-		Caller: awsapi.Caller{AccountID: testAccount, AccessKeyID: "test"}, RequestID: "req-1",
-	})
-	if err != nil {
-		return "", err
-	}
-	body, err := resp.MarshalResponse("req-1")
-	if err != nil {
-		w.t.Fatalf("%s: marshal: %v", action, err)
-	}
-	return string(body), nil
+	body, err := apitest.Call(w.t, w.h, "elasticloadbalancing", testAccount, action, params)
+	return string(body), err
 }
 
 // must runs action, decodes the XML document into out (if not nil) and

@@ -36,17 +36,21 @@ func All[A, B any](in []A, f func(A) B) []B {
 	return out
 }
 
+// AllOrNil is All for a list that is left out when it has no items: nil
+// for none.
+func AllOrNil[A, B any](in []A, f func(A) B) []B {
+	if len(in) == 0 {
+		return nil
+	}
+	return All(in, f)
+}
+
 // Tags converts the Key/Value tag lists of requests (Tag.N,
 // Tags.member.N), whichever service's generated Tag type they are. A tag
 // without a value has the value "", as AWS documents; no tags is nil.
 func Tags[T ~struct{ Key, Value *string }](in []T) []model.Tag {
-	if len(in) == 0 {
-		return nil
-	}
-	out := make([]model.Tag, 0, len(in))
-	for _, t := range in {
+	return AllOrNil(in, func(t T) model.Tag {
 		kv := struct{ Key, Value *string }(t)
-		out = append(out, model.Tag{Key: Deref(kv.Key), Value: Deref(kv.Value)})
-	}
-	return out
+		return model.Tag{Key: Deref(kv.Key), Value: Deref(kv.Value)}
+	})
 }

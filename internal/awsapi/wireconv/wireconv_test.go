@@ -47,6 +47,26 @@ func TestAll(t *testing.T) {
 	}
 }
 
+func TestAllOrNil(t *testing.T) {
+	tests := []struct {
+		in   []int
+		want []string
+	}{
+		{nil, nil},
+		{[]int{}, nil},
+		{[]int{1, 2}, []string{"1", "2"}},
+	}
+	for _, tt := range tests {
+		got := AllOrNil(tt.in, strconv.Itoa)
+		if (got == nil) != (tt.want == nil) {
+			t.Errorf("AllOrNil(%v) = %#v, want %#v", tt.in, got, tt.want)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("AllOrNil(%v) mismatch (-want +got):\n%s", tt.in, diff)
+		}
+	}
+}
+
 // wireTag has the shape of the generated Tag types.
 type wireTag struct {
 	Key   *string

@@ -1,31 +1,40 @@
-package demo
+// Package txtserver is a tiny authoritative DNS server on 127.0.0.1 (UDP and
+// TCP on one port) that answers TXT queries from a table its user fills in.
+// It plays the provider's public DNS zone, where the TXT record that proves
+// an endpoint service's private DNS name goes: `privlink demo` and the e2e
+// tests run one and make it the daemon's verification resolver. The daemon
+// itself only asks (package txtlookup) and never runs one.
+//
+// It imports only miekg/dns and the standard library, and nothing of
+// privlink.
+package txtserver
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
 )
 
-// txtServer is a tiny authoritative DNS server on 127.0.0.1 that answers TXT
-// queries from a table the demo fills in: it plays the provider's public DNS
-// zone, where the TXT record that proves the private DNS name goes. The
-// demo's daemon uses it as its verification resolver.
-type txtServer struct {
+// Server is a running TXT server.
+type Server struct {
 	addr     string // host:port, the same for UDP and TCP
 	udp, tcp *dns.Server
 
 	mu      sync.Mutex
 	records map[string][]string // lower-case FQDN → TXT values
+	queries []string            // "TYPE name" of every query, in order
 }
 
-// startTXTServer listens on a free port of 127.0.0.1, UDP and TCP.
-func startTXTServer() (*txtServer, error) {
-	s := &txtServer{records: map[string][]string{}}
+// Start listens on a free port of 127.0.0.1, UDP and TCP, and serves until
+// Close.
+func Start() (*Server, error) {
+	s := &Server{records: map[string][]string{}}
 	var err error
 	for range 10 { // the TCP port may be taken where the UDP one was free
 		var pc net.PacketConn
@@ -57,23 +66,30 @@ func startTXTServer() (*txtServer, error) {
 }
 
 // Addr is the server's host:port.
-func (s *txtServer) Addr() string { return s.addr }
+func (s *Server) Addr() string { return s.addr }
 
 // Set publishes value as the one TXT record of name.
-func (s *txtServer) Set(name, value string) {
+func (s *Server) Set(name, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.records[strings.ToLower(dns.Fqdn(name))] = []string{value}
 }
 
+// Queries returns "TYPE name" for every query the server has had.
+func (s *Server) Queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.queries)
+}
+
 // Close stops both listeners.
-func (s *txtServer) Close(ctx context.Context) error {
+func (s *Server) Close(ctx context.Context) error {
 	return errors.Join(s.udp.ShutdownContext(ctx), s.tcp.ShutdownContext(ctx))
 }
 
 // ServeDNS answers TXT queries for the names set, NOERROR without answers
 // for other types of those names, and NXDOMAIN for anything else.
-func (s *txtServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m := new(dns.Msg).SetReply(req)
 	m.Authoritative = true
 	if len(req.Question) != 1 {
@@ -84,6 +100,7 @@ func (s *txtServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	s.mu.Lock()
 	vals, ok := s.records[strings.ToLower(q.Name)]
+	s.queries = append(s.queries, dns.TypeToString[q.Qtype]+" "+q.Name)
 	s.mu.Unlock()
 	switch {
 	case !ok:
