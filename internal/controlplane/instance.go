@@ -59,6 +59,7 @@ type RunInstancesInput struct {
 	SecurityGroupIDs []string // SecurityGroupId.N; none means the VPC's default group
 	SecurityGroups   []string // SecurityGroup.N (names)
 	PrivateIPAddress string
+	ENIDescription   string // of the primary network interface (NetworkInterface.1.Description)
 	UserData         string // base64
 	TagSpecs         []TagSpec
 	ClientToken      string
@@ -520,6 +521,7 @@ func (s *Service) launch(tx store.Tx, account string, in RunInstancesInput, sn *
 			PrivateIP:           addr,
 			Groups:              groupIDs,
 			InterfaceType:       model.InterfaceTypeInterface,
+			Description:         in.ENIDescription,
 			InstanceID:          id,
 			DeleteOnTermination: true,
 			Tags:                slices.Clone(eniTags),

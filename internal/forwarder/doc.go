@@ -14,24 +14,31 @@
 //
 // Sockets in namespaces: a socket belongs for life to the namespace of the
 // thread that created it, and only socket(2) depends on the thread. Each
-// namespace in use gets one goroutine locked to a thread inside it (entered
-// with netns.Do), which makes sockets on request and, for the engine, keeps
-// a stock of IPv4 sockets that flows take under a mutex and that it refills
-// in batches when it runs low; binding, listening, connecting and copying
-// happen on ordinary goroutines. A new flow thus costs no namespace switch
-// and, most of the time, no thread switch. The factory makes sockets
-// non-blocking with TCP_NODELAY and keepalive set, which accepted sockets
-// inherit from the listening one; a flow's sockets go on the runtime
-// poller as os.Files, and net's TCPConn serves only the health checks. Set
-// compares each namespace's identity (netns.IDOf) with its factory's, and
-// replaces the factory and rebinds the listeners when the name holds a new
-// namespace.
+// namespace in use gets a factory that holds the namespace open and enters
+// it (netns.Do, a locked thread for the moment) only to make sockets: one
+// for a listener, and for the engine's flows a stock of IPv4 sockets that
+// flows take under a mutex and that it refills in one batch, one switch,
+// when it runs low. No thread stays in a namespace, so namespaces that only
+// listen (endpoint interfaces) cost a descriptor each, and binding,
+// listening, connecting and copying happen on ordinary goroutines: a new
+// flow costs no namespace switch and no thread switch. Listening sockets
+// get TCP_NODELAY and keepalive, which accepted sockets inherit; a
+// namespace that dials is tuned once (TIME_WAIT reuse, port range,
+// keepalive timing), so an outbound socket needs only two options. A
+// flow's sockets go on the runtime poller as os.Files, and its
+// non-blocking system calls are raw ones (see rawsys_linux.go); net's
+// TCPConn serves only the health checks. Set compares each namespace's
+// identity (netns.IDOf) with its factory's, and replaces the factory and
+// rebinds the listeners when the name holds a new namespace.
 //
 // Flows: each flow registers with its backend's registry (a small mutex per
 // backend) before it dials. Removing a backend or a listener, the end of a
 // drain (one timer per draining backend) and Run's shutdown reset the
-// registered flows with SO_LINGER 0. A flow uses two goroutines, one per
-// direction; the end of one direction is passed on with a half-close.
+// registered flows with SO_LINGER 0. A flow does not wait for its
+// backend's handshake: its first bytes wait for the socket to become
+// writable, a refused connect is the next splice's error, and a timer
+// bounds the handshake. A flow uses two goroutines, one per direction; the
+// end of one direction is passed on with a half-close.
 // Counters are atomics per listener and per backend, copied into the
 // metrics registry off the flow's path.
 //

@@ -594,3 +594,76 @@ func TestNetworkInterfaceActions(t *testing.T) {
 		})
 	}
 }
+
+// RunInstances with NetworkInterface.N, as the AWS CLI's
+// --network-interfaces and Terraform's network_interface send it: the
+// primary interface's subnet, groups, address and description; what an
+// instance here cannot have is refused, never ignored, and changes nothing.
+func TestRunInstancesNetworkInterfaces(t *testing.T) {
+	const acct = "111111111111"
+	env := newInstanceEnv(t)
+	a := netClient{t, env.h, acct}
+	vpcID, subnetID, webID, _ := setupNetwork(a)
+	base := func(extra awsapi.Params) awsapi.Params {
+		p := awsapi.Params{
+			"ImageId": "ami-12345678", "MinCount": "1", "MaxCount": "1",
+			"NetworkInterface.1.DeviceIndex": "0", "NetworkInterface.1.SubnetId": subnetID,
+			"NetworkInterface.1.SecurityGroupId.1": webID, "NetworkInterface.1.PrivateIpAddress": "10.0.1.70",
+			"NetworkInterface.1.Description": "primary", "NetworkInterface.1.DeleteOnTermination": "true",
+			"NetworkInterface.1.AssociatePublicIpAddress": "false",
+		}
+		for k, v := range extra {
+			if v == "" {
+				delete(p, k)
+			} else {
+				p[k] = v
+			}
+		}
+		return p
+	}
+
+	for _, tt := range []struct {
+		name, key, value string
+		code             string
+	}{
+		{"instance-level subnet too", "SubnetId", subnetID, "InvalidParameterCombination"},
+		{"instance-level group too", "SecurityGroupId.1", webID, "InvalidParameterCombination"},
+		{"instance-level address too", "PrivateIpAddress", "10.0.1.71", "InvalidParameterCombination"},
+		{"second interface", "NetworkInterface.2.DeviceIndex", "1", "UnsupportedOperation"},
+		{"no device index", "NetworkInterface.1.DeviceIndex", "", "InvalidParameterValue"},
+		{"device index 1", "NetworkInterface.1.DeviceIndex", "1", "UnsupportedOperation"},
+		{"existing interface", "NetworkInterface.1.NetworkInterfaceId", "eni-0123456789abcdef0", "UnsupportedOperation"},
+		{"no subnet", "NetworkInterface.1.SubnetId", "", "MissingParameter"},
+		{"public address", "NetworkInterface.1.AssociatePublicIpAddress", "true", "UnsupportedOperation"},
+		{"kept after termination", "NetworkInterface.1.DeleteOnTermination", "false", "UnsupportedOperation"},
+		{"secondary addresses", "NetworkInterface.1.SecondaryPrivateIpAddressCount", "2", "UnsupportedOperation"},
+		{"IPv6", "NetworkInterface.1.Ipv6AddressCount", "1", "UnsupportedOperation"},
+		{"EFA", "NetworkInterface.1.InterfaceType", "efa", "UnsupportedOperation"},
+		{"unknown subnet", "NetworkInterface.1.SubnetId", "subnet-0123456789abcdef0", "InvalidSubnetID.NotFound"},
+		{"unknown group", "NetworkInterface.1.SecurityGroupId.1", "sg-0123456789abcdef0", "InvalidGroup.NotFound"},
+		{"dry run", "DryRun", "true", "DryRunOperation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status := http.StatusBadRequest
+			if tt.code == "DryRunOperation" {
+				status = http.StatusPreconditionFailed
+			}
+			wantErr(t, a.call("RunInstances", base(awsapi.Params{tt.key: tt.value}), nil), tt.code, status)
+		})
+	}
+	if body := env.raw(t, acct, "DescribeInstances", awsapi.Params{}); !strings.Contains(body, "<reservationSet/>") {
+		t.Fatalf("refused calls made instances: %s", body)
+	}
+
+	var run xmlReservation
+	a.must("RunInstances", base(nil), &run)
+	if len(run.Instances) != 1 {
+		t.Fatalf("RunInstances = %+v", run)
+	}
+	got := run.Instances[0]
+	if got.SubnetID != subnetID || got.VpcID != vpcID || got.PrivateIP != "10.0.1.70" ||
+		!cmp.Equal(got.Groups, []xmlGroup{{webID, "web"}}) || len(got.ENIs) != 1 || got.ENIs[0].Description == nil ||
+		*got.ENIs[0].Description != "primary" || got.ENIs[0].DeviceIndex != "0" || got.ENIs[0].DeleteOnTermination != "true" {
+		t.Errorf("instance from NetworkInterface.1 = %+v", got)
+	}
+}
