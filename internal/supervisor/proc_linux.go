@@ -118,3 +118,20 @@ func signalIn(pid int, inodes map[uint64]bool, sig syscall.Signal) {
 // sysProcAttr detaches a script from the daemon: a session of its own, and
 // no parent-death signal, so it outlives a daemon crash or restart.
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
+
+// fileUsage returns f's size and the bytes its blocks take on disk.
+func fileUsage(f *os.File) (size, used int64, err error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Size, st.Blocks * 512, nil
+}
+
+// punchHole frees f's blocks in [0, end) and keeps its size.
+func punchHole(f *os.File, end int64) error {
+	if end <= 0 {
+		return nil
+	}
+	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, end)
+}

@@ -4,6 +4,7 @@ package supervisor
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"syscall"
 )
@@ -18,3 +19,6 @@ func hostNetNS() (map[uint64]bool, error)           { return nil, errNotLinux }
 func scanNamespaces(map[uint64]bool) ([]int, error) { return nil, errNotLinux }
 func signalIn(int, map[uint64]bool, syscall.Signal) {}
 func sysProcAttr() *syscall.SysProcAttr             { return nil }
+
+func fileUsage(*os.File) (int64, int64, error) { return 0, 0, errNotLinux }
+func punchHole(*os.File, int64) error          { return errNotLinux }

@@ -109,6 +109,9 @@ type entry struct {
 	// finished: the workload left the list, and nothing of it is left to
 	// kill; Set ignores it until Forget.
 	finished bool
+	// trimFailed: its console file cannot be trimmed (trimConsole); not
+	// tried again.
+	trimFailed bool
 }
 
 // New returns a supervisor for cfg. It adopts nothing until Set says what
@@ -357,7 +360,8 @@ func (s *Supervisor) ended(id string, e *entry) {
 }
 
 // Run watches adopted processes (those that are not this supervisor's
-// children) until ctx is done, and records the ones that end. When it
+// children) until ctx is done, records the ones that end, and keeps the
+// console files of running scripts from filling the disk (trimConsole). When it
 // returns, the supervisor stops recording ends at all: the daemon is going
 // down, and what dies from now on died with it.
 func (s *Supervisor) Run(ctx context.Context) error {
@@ -381,6 +385,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			}
 		}
 		s.mu.Unlock()
+		s.trimConsoles()
 	}
 }
 
