@@ -28,16 +28,22 @@ func removeNamespaces(dir, prefix string) error {
 	}
 	var errs []error
 	for _, name := range names {
-		path := dir + "/" + name
-		// EINVAL: not a mount point (the leftover of an interrupted
-		// create); just remove it.
-		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", path, err))
-			continue
-		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, removeNamespace(dir, name))
 	}
 	return errors.Join(errs...)
+}
+
+// removeNamespace detaches the namespace mounted at dir/name and removes
+// the mount point. A name that is not there is not an error.
+func removeNamespace(dir, name string) error {
+	path := dir + "/" + name
+	// EINVAL: not a mount point (the leftover of an interrupted create);
+	// just remove it.
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }

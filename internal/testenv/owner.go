@@ -36,12 +36,16 @@ func (o owner) marshal() string {
 	return fmt.Sprintf("pid=%d start=%d pidns=%d\n", o.PID, o.Start, o.PidNS)
 }
 
-// parseOwner parses what marshal writes.
+// parseOwner parses what marshal writes, and skips the claims that
+// ClaimNamespaces adds (see parseClaims).
 func parseOwner(data []byte) (owner, error) {
 	var o owner
 	seen := 0
 	for _, f := range strings.Fields(string(data)) {
 		k, v, _ := strings.Cut(f, "=")
+		if k == claimKey {
+			continue
+		}
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return owner{}, fmt.Errorf("owner record: field %q: %w", f, err)
@@ -65,6 +69,51 @@ func parseOwner(data []byte) (owner, error) {
 		return owner{}, fmt.Errorf("owner record %q: want pid, start and pidns", data)
 	}
 	return o, nil
+}
+
+// claimKey starts a record's field that names a namespace its owner claims
+// beside its prefix's: "ns=<name>".
+const claimKey = "ns"
+
+// parseClaims returns the namespace names that a record claims, those that
+// are valid names of a file in a directory; others are skipped.
+func parseClaims(data []byte) []string {
+	var names []string
+	for _, f := range strings.Fields(string(data)) {
+		if k, v, _ := strings.Cut(f, "="); k == claimKey && validName(v) {
+			names = append(names, v)
+		}
+	}
+	return names
+}
+
+// validName reports whether name can name a namespace under /run/netns:
+// one path element.
+func validName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
+}
+
+// appendClaims adds names, as claims, to the record id in dir, which must
+// exist.
+func appendClaims(dir, id string, names []string) error {
+	for _, name := range names {
+		if !validName(name) {
+			return fmt.Errorf("claim namespace %q: not a name", name)
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(dir, id), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, name := range names {
+		b.WriteString(claimKey + "=" + name + "\n")
+	}
+	_, err = f.WriteString(b.String())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // parseStat returns the state (field 3) and the start time (field 22) from

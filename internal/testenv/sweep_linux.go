@@ -206,6 +206,13 @@ func (s sweeper) sweepRecord(id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s of gone pid %d: %w", p, o.PID, err)
 	}
+	if claims := parseClaims(data); len(claims) > 0 {
+		more, err := s.sweepNames(claims)
+		if err != nil {
+			return "", fmt.Errorf("%s of gone pid %d, claimed namespaces: %w", p, o.PID, err)
+		}
+		what += "; claimed: " + more
+	}
 	if err := removeRecord(s.records, id); err != nil {
 		return "", err
 	}
@@ -241,6 +248,33 @@ func (s sweeper) sweepPrefix(prefix string) (string, error) {
 		errs = append(errs, os.RemoveAll(filepath.Join(s.etc, name)))
 	}
 	return fmt.Sprintf("removed %d namespaces and %d %s directories, killed %d processes", len(names), len(etcs), s.etc, killed), errors.Join(errs...)
+}
+
+// sweepNames is sweepPrefix for the namespaces names exactly, those a
+// record claims: it kills the processes in the ones that exist, removes
+// them and their directories under s.etc, and says what it did.
+func (s sweeper) sweepNames(names []string) (string, error) {
+	nss := make(map[fileID]bool)
+	var there []string
+	for _, name := range names {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(s.netns, name), &st); err == nil {
+			nss[fileID{st.Dev, st.Ino}] = true
+			there = append(there, name)
+		}
+	}
+	killed, err := s.killIn(nss)
+	errs := []error{err}
+	etcs := 0
+	for _, name := range names {
+		errs = append(errs, removeNamespace(s.netns, name))
+		dir := filepath.Join(s.etc, name)
+		if _, err := os.Stat(dir); err == nil {
+			etcs++
+			errs = append(errs, os.RemoveAll(dir))
+		}
+	}
+	return fmt.Sprintf("removed %d namespaces and %d %s directories, killed %d processes", len(there), etcs, s.etc, killed), errors.Join(errs...)
 }
 
 // fileID identifies a file, here a network namespace.

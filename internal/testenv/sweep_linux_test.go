@@ -442,3 +442,88 @@ func TestPrivilegedCleanupRelease(t *testing.T) {
 		})
 	}
 }
+
+// The namespaces a record claims (a daemon's "plk-<id>") go with its
+// prefix when its owner is gone, and stay while the owner lives.
+func TestPrivilegedSweepClaims(t *testing.T) {
+	RequirePrivileged(t)
+	self, err := currentOwner("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testDirs(t, "/proc")
+	dead, live := newPrefix(), newPrefix()
+	if err := writeRecord(d.records, prefixID(dead), deadOwner(t, self.PidNS)); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRecord(d.records, prefixID(live), self); err != nil {
+		t.Fatal(err)
+	}
+	deadNS, liveNS := "plk-vpc-0dead", "plk-vpc-0live"
+	for _, c := range []struct{ prefix, name string }{{dead, deadNS}, {live, liveNS}} {
+		if err := appendClaims(d.records, prefixID(c.prefix), []string{c.name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := appendClaims(d.records, prefixID(live), []string{"../etc"}); err == nil {
+		t.Error("appendClaims(../etc) = nil, want an error")
+	}
+	deadProc := newNamespace(t, filepath.Join(d.netns, deadNS))
+	liveProc := newNamespace(t, filepath.Join(d.netns, liveNS))
+	for _, name := range []string{deadNS, liveNS} {
+		if err := os.Mkdir(filepath.Join(d.etc, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The claims do not disturb the records' owners.
+	for _, p := range []string{dead, live} {
+		if _, err := readRecord(d.records, prefixID(p)); err != nil {
+			t.Fatalf("readRecord(%s) with claims: %v", p, err)
+		}
+	}
+
+	s := sweeper{dirs: d, self: self, now: time.Now()}
+	swept, err := s.sweep()
+	if err != nil {
+		t.Fatalf("sweep() = %v", err)
+	}
+	if len(swept) != 1 || !strings.Contains(swept[0], "claimed: removed 1 namespaces and 1 ") {
+		t.Errorf("sweep() = %q, want one line with the claimed namespace", swept)
+	}
+	for _, dir := range []string{d.netns, d.etc} {
+		got, err := listDir(dir, "plk-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{liveNS}, got); diff != "" {
+			t.Errorf("%s after the sweep mismatch (-want +got):\n%s", dir, diff)
+		}
+	}
+	WaitFor(t, 10*time.Second, "the process in the dead owner's claimed namespace to be killed", func() error {
+		if !deadProc.exited() {
+			return errors.New("still running")
+		}
+		return nil
+	})
+	if liveProc.exited() {
+		t.Errorf("the process in the live owner's claimed namespace exited: %v", liveProc.err)
+	}
+	if _, err := os.Stat(filepath.Join(d.records, prefixID(dead))); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dead record after the sweep: %v, want it gone", err)
+	}
+}
+
+func TestParseClaims(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"pid=1 start=2 pidns=3\n", nil},
+		{"pid=1 start=2 pidns=3\nns=plk-vpc-1\nns=plk-i-2\n", []string{"plk-vpc-1", "plk-i-2"}},
+		{"ns=../x ns=a/b ns=. ns= ns=ok", []string{"ok"}},
+	} {
+		if got := parseClaims([]byte(tt.in)); !cmp.Equal(tt.want, got) {
+			t.Errorf("parseClaims(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

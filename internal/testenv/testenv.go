@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -64,6 +66,25 @@ func newPrefix() string {
 		panic(err) // crypto/rand.Read does not fail on supported systems
 	}
 	return BasePrefix + hex.EncodeToString(b[:]) + "-"
+}
+
+// ClaimNamespaces records that the test with prefix (one that Prefix
+// returned in this process) owns the network namespaces names, which do
+// not start with the prefix: those of a privlink daemon the test runs,
+// "plk-<id>". Its own cleanup still removes them; the claim is for when
+// the test's process is killed before that: the next Prefix call of any
+// test then removes the claimed namespaces too (killing what runs in them,
+// and their /etc/netns directories). Without root (no record) it does
+// nothing.
+func ClaimNamespaces(prefix string, names ...string) error {
+	if err := checkPrefix(prefix); err != nil {
+		return err
+	}
+	err := appendClaims(recordsDir, prefixID(prefix), names)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return nil // no record to add to
+	}
+	return err
 }
 
 // CleanupNamespaces registers a t.Cleanup that deletes every network

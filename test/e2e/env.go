@@ -118,6 +118,12 @@ type Env struct {
 
 	proc *proc // nil while stopped
 
+	// prefix is the test's testenv prefix: the daemon's namespaces,
+	// plk-<id>, are claimed under it, so that a test process killed
+	// before its cleanup leaves nothing for good (the next test's
+	// testenv.Prefix removes them).
+	prefix string
+
 	mu       sync.Mutex
 	vpcIDs   map[string]bool // every VPC id seen created, for the last-resort sweep
 	accounts map[string]*Account
@@ -174,6 +180,7 @@ func New(t *testing.T, opts ...Option) *Env {
 		http:     &http.Client{Timeout: 30 * time.Second},
 		vpcIDs:   map[string]bool{},
 		accounts: map[string]*Account{},
+		prefix:   testenv.Prefix(t),
 	}
 	for _, o := range opts {
 		o(e)
@@ -374,14 +381,22 @@ func (e *Env) logTail(n int) string {
 func (e *Env) TrackVpc(id string) { e.track(&e.vpcIDs, id) }
 
 // track adds id to one of Env's sets of ids for the end-of-test sweep,
-// making the set on first use.
+// making the set on first use, and claims its namespace under e.prefix
+// for the sweep of a killed test (testenv.ClaimNamespaces).
 func (e *Env) track(set *map[string]bool, id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if *set == nil {
 		*set = map[string]bool{}
 	}
+	if (*set)[id] {
+		return
+	}
 	(*set)[id] = true
+	// Every tracked id is a namespace of its own, plk-<id>.
+	if err := testenv.ClaimNamespaces(e.prefix, "plk-"+id); err != nil {
+		e.t.Logf("claim namespace plk-%s: %v", id, err)
+	}
 }
 
 // tracked returns the ids of one of Env's sets, sorted.
