@@ -85,8 +85,8 @@ type nsFactory struct {
 	refills   sync.WaitGroup
 }
 
-// startFactory starts a factory in the namespace now mounted at name.
-func startFactory(name string, prefetch bool) (*nsFactory, error) {
+// openFactory opens a factory for the namespace now mounted at name.
+func openFactory(name string, prefetch bool) (*nsFactory, error) {
 	h, err := netns.Open(name)
 	if err != nil {
 		return nil, err
@@ -348,7 +348,7 @@ type nsSockets struct {
 	byName map[string]*nsFactory
 }
 
-// get returns the factory of the namespace now mounted at name, starting
+// get returns the factory of the namespace now mounted at name, opening
 // one if needed. It costs one stat when the factory is current. It fails
 // with errNoNamespace when nothing is mounted at name.
 func (p *nsSockets) get(name string) (*nsFactory, error) {
@@ -363,15 +363,15 @@ func (p *nsSockets) get(name string) (*nsFactory, error) {
 		return old, nil
 	}
 	if old != nil {
-		// The name is gone or holds a new namespace: the thread in
-		// the old one would only keep it alive.
+		// The name is gone or holds a new namespace: the old
+		// factory's descriptor and stock would only keep it alive.
 		old.close()
 		delete(p.byName, name)
 	}
 	if !ok {
 		return nil, fmt.Errorf("netns %s: %w", name, errNoNamespace)
 	}
-	f, err := startFactory(name, p.prefetch)
+	f, err := openFactory(name, p.prefetch)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ func (p *nsSockets) get(name string) (*nsFactory, error) {
 	return f, nil
 }
 
-// retain stops the factories of the names keep rejects.
+// retain closes the factories of the names keep rejects.
 func (p *nsSockets) retain(keep func(name string) bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -394,7 +394,7 @@ func (p *nsSockets) retain(keep func(name string) bool) {
 	}
 }
 
-// closeAll stops every factory.
+// closeAll closes every factory.
 func (p *nsSockets) closeAll() { p.retain(func(string) bool { return false }) }
 
 func family(a netip.Addr) int {
