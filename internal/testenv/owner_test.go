@@ -20,6 +20,23 @@ func statLine(pid int, comm string, state byte, start uint64) string {
 	return fmt.Sprintf("%d (%s) %c %s %d %s\n", pid, comm, state, strings.Repeat("0 ", 17)+"0", start, strings.Repeat("0 ", 29)+"0")
 }
 
+// fakeProc returns a directory laid out as procfs with the processes
+// stats, pid → /proc/<pid>/stat.
+func fakeProc(t *testing.T, stats map[int]string) string {
+	t.Helper()
+	proc := t.TempDir()
+	for pid, stat := range stats {
+		dir := filepath.Join(proc, strconv.Itoa(pid))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return proc
+}
+
 func TestParseStat(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -105,22 +122,13 @@ func TestParseNSLink(t *testing.T) {
 
 func TestOwnerGone(t *testing.T) {
 	const pidNS = 4026531836
-	proc := t.TempDir()
 	// The processes of the fake procfs: pid 100 started at tick 5000 and
 	// runs, 101 is a zombie, 102 has an unreadable stat.
-	for pid, stat := range map[int]string{
+	proc := fakeProc(t, map[int]string{
 		100: statLine(100, "testenv.test", 'S', 5000),
 		101: statLine(101, "testenv.test", 'Z', 6000),
 		102: "garbage",
-	} {
-		dir := filepath.Join(proc, strconv.Itoa(pid))
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o444); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	tests := []struct {
 		name    string
 		o       owner

@@ -93,17 +93,8 @@ func TestOrphans(t *testing.T) {
 // namespaces, which need root) against a fake procfs.
 func TestSweepRecords(t *testing.T) {
 	const pidNS = 4026531836
-	proc := t.TempDir()
 	// Pid 100 runs since tick 5000, 101 is a zombie.
-	for pid, stat := range map[int]string{100: statLine(100, "a.test", 'S', 5000), 101: statLine(101, "b.test", 'Z', 1)} {
-		dir := filepath.Join(proc, strconv.Itoa(pid))
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o444); err != nil {
-			t.Fatal(err)
-		}
-	}
+	proc := fakeProc(t, map[int]string{100: statLine(100, "a.test", 'S', 5000), 101: statLine(101, "b.test", 'Z', 1)})
 	tests := []struct {
 		id    string
 		owner owner
