@@ -243,10 +243,12 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 		}
 	})
 	defer timeout.Stop()
-	// Keepalive and TCP_NODELAY are on both sockets: the factory sets
-	// them on every socket it makes, and accepted ones inherit them from
-	// the listening socket. Keepalive finds dead peers without an idle
-	// timeout; there is none.
+	// Keepalive and TCP_NODELAY are on both sockets: outbound ones get
+	// them from the factory (the keepalive timing from their namespace's
+	// sysctls), accepted ones inherit them from the listening socket.
+	// Keepalive finds dead peers without an idle timeout; there is none.
+	// The PPv2 header, like the client's first bytes, waits for the
+	// handshake in Write.
 	if r.lis.ProxyProtocol {
 		hdr := appendProxyV2(make([]byte, 0, 64), from, r.lis.Addr, r.lis.EndpointID)
 		if _, err := server.Write(hdr); err != nil {
