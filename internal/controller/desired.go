@@ -10,6 +10,7 @@ import (
 
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/dataplane"
+	"github.com/privlink/privlink/internal/dataplane/nft"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/supervisor"
 	"github.com/privlink/privlink/internal/vpcdns"
@@ -156,6 +157,7 @@ func buildConfig(prefix, owner, region string, snap controlplane.NetworkSnapshot
 	}
 	// Requester-managed ENIs (NLB nodes, endpoint ENIs) have namespaces of
 	// their own.
+	gates := privateLinkGates(snap)
 	for _, eni := range sortedBy(snap.ENIs, func(e model.NetworkInterface) string { return e.ID }) {
 		if !eni.RequesterManaged || eni.InstanceID != "" {
 			continue
@@ -164,6 +166,9 @@ func buildConfig(prefix, owner, region string, snap controlplane.NetworkSnapshot
 		if err != nil {
 			d.skipped = append(d.skipped, skipped{"network interface", eni.ID, eni.VpcID, err.Error()})
 			continue
+		}
+		if lb, ok := gates[eni.ID]; ok {
+			h.Firewall = gateByLoadBalancer(h.Firewall, lb, groups)
 		}
 		d.cfg.Hosts = append(d.cfg.Hosts, h)
 	}
@@ -208,6 +213,91 @@ func managedHost(prefix string, eni model.NetworkInterface, subnets map[string]m
 		h.Firewall = firewall(instanceIface, eni, groups, members)
 	}
 	return h, nil
+}
+
+// privateLinkGates returns, by endpoint ENI id, the load balancer whose
+// security groups' inbound rules also apply to the ENI's traffic: the one
+// its flows go to (the service's first with a node in the ENI's zone, as
+// endpointListeners picks it), when it has security groups and enforces
+// them on PrivateLink traffic (EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic
+// "on", AWS's default).
+func privateLinkGates(snap controlplane.NetworkSnapshot) map[string]model.LoadBalancer {
+	services := make(map[string]model.EndpointService, len(snap.EndpointServices))
+	for _, svc := range snap.EndpointServices {
+		services[svc.ID] = svc
+	}
+	lbs := make(map[string]model.LoadBalancer, len(snap.LoadBalancers))
+	for _, lb := range snap.LoadBalancers {
+		lbs[lb.ARN] = lb
+	}
+	gates := map[string]model.LoadBalancer{}
+	for _, e := range snap.VpcEndpoints {
+		svc, ok := services[e.ServiceID]
+		if !ok {
+			continue
+		}
+		for _, en := range e.ENIs {
+			if lb, ok := zoneLoadBalancer(svc, lbs, en.AvailabilityZone); ok &&
+				len(lb.SecurityGroups) > 0 && lb.EnforceSGOnPrivateLink == controlplane.EnforceOn {
+				gates[en.ENIID] = lb
+			}
+		}
+	}
+	return gates
+}
+
+// zoneLoadBalancer returns the load balancer of svc that serves zone: the
+// first with a node there.
+func zoneLoadBalancer(svc model.EndpointService, lbs map[string]model.LoadBalancer, zone string) (model.LoadBalancer, bool) {
+	for _, arn := range svc.NetworkLoadBalancerARNs {
+		lb, ok := lbs[arn]
+		if !ok {
+			continue
+		}
+		for _, n := range lb.Nodes {
+			if n.AvailabilityZone == zone {
+				return lb, true
+			}
+		}
+	}
+	return model.LoadBalancer{}, false
+}
+
+// gateByLoadBalancer narrows an endpoint ENI's firewall fw to what the
+// inbound rules of lb's security groups admit as well: a connection to the
+// endpoint must pass the consumer's groups on the ENI and the provider's on
+// the load balancer. The load balancer's rules see the consumer's client
+// address; only their CIDR rules can match it (a group reference names
+// ENIs of the provider's VPC, never a consumer). Egress stays the ENI's.
+func gateByLoadBalancer(fw nft.Firewall, lb model.LoadBalancer, groups map[string]model.SecurityGroup) nft.Firewall {
+	var lbRules []nft.Rule
+	for _, id := range lb.SecurityGroups {
+		for _, r := range groups[id].Ingress {
+			if r.CidrIPv4 == "" {
+				continue
+			}
+			if nr, ok := sgRule(r, lb.VpcID, nil); ok {
+				lbRules = append(lbRules, nr)
+			}
+		}
+	}
+	if len(fw.Interfaces) == 0 {
+		// No groups on the ENI: it admitted everything, now only
+		// what the load balancer's groups admit.
+		return nft.Firewall{Interfaces: []nft.IfacePolicy{{Iface: instanceIface, Ingress: lbRules, Egress: []nft.Rule{allTraffic()}}}}
+	}
+	out := nft.Firewall{Interfaces: make([]nft.IfacePolicy, len(fw.Interfaces))}
+	for i, p := range fw.Interfaces {
+		p.Ingress = intersectRules(p.Ingress, lbRules)
+		out.Interfaces[i] = p
+	}
+	return out
+}
+
+// allTraffic is a rule that admits every protocol to or from anywhere
+// (IPv4).
+func allTraffic() nft.Rule {
+	return nft.Rule{Proto: nft.ProtoAll, IcmpType: -1, IcmpCode: -1, Prefixes: []netip.Prefix{netip.PrefixFrom(netip.IPv4Unspecified(), 0)}}
 }
 
 // eniHost returns the namespace ns holding eni as eth0 on its subnet's

@@ -202,3 +202,77 @@ func icmpField(v int32) int16 {
 	}
 	return int16(v)
 }
+
+// intersectRules returns rules that admit exactly what both a rule of a and
+// a rule of b admit: the security groups of two hops that a connection
+// must both pass, as one policy.
+func intersectRules(a, b []nft.Rule) []nft.Rule {
+	var out []nft.Rule
+	for _, ra := range a {
+		for _, rb := range b {
+			if r, ok := intersectRule(ra, rb); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// intersectRule is the rule that admits what both ra and rb admit, if
+// anything.
+func intersectRule(ra, rb nft.Rule) (nft.Rule, bool) {
+	// Let ra be the narrower protocol: every protocol (0) only if both are.
+	if ra.Proto == nft.ProtoAll {
+		ra, rb = rb, ra
+	}
+	if rb.Proto != nft.ProtoAll && rb.Proto != ra.Proto {
+		return nft.Rule{}, false
+	}
+	r := nft.Rule{Proto: ra.Proto, FromPort: ra.FromPort, ToPort: ra.ToPort, IcmpType: ra.IcmpType, IcmpCode: ra.IcmpCode}
+	if rb.Proto != nft.ProtoAll {
+		switch ra.Proto {
+		case nft.ProtoTCP, nft.ProtoUDP:
+			r.FromPort, r.ToPort = max(ra.FromPort, rb.FromPort), min(ra.ToPort, rb.ToPort)
+			if r.FromPort > r.ToPort {
+				return nft.Rule{}, false
+			}
+		case nft.ProtoICMP, nft.ProtoICMPv6:
+			var ok bool
+			if r.IcmpType, ok = intersectICMP(ra.IcmpType, rb.IcmpType); !ok {
+				return nft.Rule{}, false
+			}
+			if r.IcmpCode, ok = intersectICMP(ra.IcmpCode, rb.IcmpCode); !ok {
+				return nft.Rule{}, false
+			}
+		}
+	}
+	for _, pa := range ra.Prefixes {
+		for _, pb := range rb.Prefixes {
+			if !pa.Overlaps(pb) {
+				continue
+			}
+			// Of two overlapping prefixes one contains the other: the
+			// overlap is the longer.
+			if pa.Bits() >= pb.Bits() {
+				r.Prefixes = append(r.Prefixes, pa)
+			} else {
+				r.Prefixes = append(r.Prefixes, pb)
+			}
+		}
+	}
+	if len(r.Prefixes) == 0 {
+		return nft.Rule{}, false
+	}
+	return r, true
+}
+
+// intersectICMP intersects two ICMP types or codes, -1 meaning any.
+func intersectICMP(a, b int16) (int16, bool) {
+	switch {
+	case a < 0:
+		return b, true
+	case b < 0 || a == b:
+		return a, true
+	}
+	return 0, false
+}

@@ -1,8 +1,11 @@
 package controller
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -199,5 +202,98 @@ func snapshotWithACLs(vpc string) controlplane.NetworkSnapshot {
 				Entries:      []model.NetworkAclEntry{deny(false), deny(true)},
 				Associations: []model.NetworkAclAssociation{{ID: "aclassoc-2", SubnetID: "subnet-2"}}},
 		},
+	}
+}
+
+func TestIntersectRules(t *testing.T) {
+	pf := netip.MustParsePrefix
+	any4 := []netip.Prefix{pf("0.0.0.0/0")}
+	all := nft.Rule{Proto: nft.ProtoAll, IcmpType: -1, IcmpCode: -1, Prefixes: any4}
+	tcp := func(from, to uint16, ps ...netip.Prefix) nft.Rule {
+		return nft.Rule{Proto: nft.ProtoTCP, FromPort: from, ToPort: to, IcmpType: -1, IcmpCode: -1, Prefixes: ps}
+	}
+	icmp := func(typ, code int16, ps ...netip.Prefix) nft.Rule {
+		return nft.Rule{Proto: nft.ProtoICMP, IcmpType: typ, IcmpCode: code, Prefixes: ps}
+	}
+	tests := []struct {
+		name string
+		a, b []nft.Rule
+		want []nft.Rule
+	}{
+		{"all and a port", []nft.Rule{all}, []nft.Rule{tcp(80, 80, pf("10.9.0.0/16"))}, []nft.Rule{tcp(80, 80, pf("10.9.0.0/16"))}},
+		{"a port and all", []nft.Rule{tcp(80, 80, pf("10.9.0.0/16"))}, []nft.Rule{all}, []nft.Rule{tcp(80, 80, pf("10.9.0.0/16"))}},
+		{"port ranges overlap", []nft.Rule{tcp(0, 1000, any4...)}, []nft.Rule{tcp(443, 8443, any4...)}, []nft.Rule{tcp(443, 1000, any4...)}},
+		{"port ranges apart", []nft.Rule{tcp(80, 80, any4...)}, []nft.Rule{tcp(443, 443, any4...)}, nil},
+		{"narrower prefix wins", []nft.Rule{tcp(80, 80, pf("10.0.0.0/8"))}, []nft.Rule{tcp(80, 80, pf("10.1.2.0/24"), pf("192.168.0.0/16"))}, []nft.Rule{tcp(80, 80, pf("10.1.2.0/24"))}},
+		{"no common source", []nft.Rule{tcp(80, 80, pf("10.0.0.0/16"))}, []nft.Rule{tcp(80, 80, pf("10.1.0.0/16"))}, nil},
+		{"other protocols", []nft.Rule{tcp(80, 80, any4...)}, []nft.Rule{{Proto: nft.ProtoUDP, FromPort: 80, ToPort: 80, IcmpType: -1, IcmpCode: -1, Prefixes: any4}}, nil},
+		{"ICMP any and echo", []nft.Rule{icmp(-1, -1, any4...)}, []nft.Rule{icmp(8, -1, any4...)}, []nft.Rule{icmp(8, -1, any4...)}},
+		{"ICMP types apart", []nft.Rule{icmp(0, -1, any4...)}, []nft.Rule{icmp(8, -1, any4...)}, nil},
+		{"each pair", []nft.Rule{tcp(80, 80, any4...), tcp(22, 22, any4...)}, []nft.Rule{tcp(0, 100, pf("10.9.0.0/16"))},
+			[]nft.Rule{tcp(80, 80, pf("10.9.0.0/16")), tcp(22, 22, pf("10.9.0.0/16"))}},
+		{"nothing on one side", []nft.Rule{all}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, intersectRules(tt.a, tt.b), prefixCmp); diff != "" {
+				t.Errorf("intersectRules() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// An endpoint ENI's firewall also takes the inbound CIDR rules of the
+// security groups of the load balancer its flows go to, while that load
+// balancer enforces them on PrivateLink traffic; group references in them
+// match no consumer.
+func TestPrivateLinkGate(t *testing.T) {
+	pf := netip.MustParsePrefix
+	groups := map[string]model.SecurityGroup{
+		"sg-ep": {ID: "sg-ep",
+			Ingress: []model.SecurityGroupRule{{Protocol: "tcp", FromPort: 0, ToPort: 65535, CidrIPv4: "10.0.0.0/16"}},
+			Egress:  []model.SecurityGroupRule{{Protocol: "-1", FromPort: -1, ToPort: -1, CidrIPv4: "0.0.0.0/0"}},
+		},
+		"sg-nlb": {ID: "sg-nlb", Ingress: []model.SecurityGroupRule{
+			{Protocol: "tcp", FromPort: 80, ToPort: 80, CidrIPv4: "10.0.1.0/24"},
+			{Protocol: "-1", FromPort: -1, ToPort: -1, GroupID: "sg-nlb"},
+		}},
+	}
+	eni := model.NetworkInterface{ID: "eni-ea", VpcID: "vpc-2", PrivateIP: "10.0.1.50", Groups: []string{"sg-ep"}}
+	fw := firewall("eth0", eni, groups, groupMembers([]model.NetworkInterface{eni}))
+	lb := model.LoadBalancer{ARN: testLBARN, VpcID: "vpc-1", SecurityGroups: []string{"sg-nlb"}, EnforceSGOnPrivateLink: controlplane.EnforceOn}
+	got := gateByLoadBalancer(fw, lb, groups)
+	want := []nft.Rule{{Proto: nft.ProtoTCP, FromPort: 80, ToPort: 80, IcmpType: -1, IcmpCode: -1, Prefixes: []netip.Prefix{pf("10.0.1.0/24")}}}
+	if diff := cmp.Diff(want, got.Interfaces[0].Ingress, prefixCmp); diff != "" {
+		t.Errorf("gated ingress mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(fw.Interfaces[0].Egress, got.Interfaces[0].Egress, prefixCmp); diff != "" {
+		t.Errorf("gated egress changed (-want +got):\n%s", diff)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("gated firewall: %v", err)
+	}
+
+	// Which ENIs are gated: only with groups on the load balancer and
+	// enforcement on.
+	for _, tt := range []struct {
+		name    string
+		groups  []string
+		enforce string
+		want    []string
+	}{
+		{"enforced", []string{"sg-nlb"}, controlplane.EnforceOn, []string{"eni-ea", "eni-eb"}},
+		{"off", []string{"sg-nlb"}, controlplane.EnforceOff, nil},
+		{"no groups", nil, "", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := endpointSnapshot(time.Unix(0, 0), model.EndpointAvailable, func(s *controlplane.NetworkSnapshot) {
+				s.LoadBalancers[0].SecurityGroups = tt.groups
+				s.LoadBalancers[0].EnforceSGOnPrivateLink = tt.enforce
+			})
+			got := slices.Sorted(maps.Keys(privateLinkGates(snap)))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("privateLinkGates() mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

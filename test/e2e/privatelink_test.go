@@ -64,6 +64,7 @@ type plProvider struct {
 	web     *webServers
 	tgARN   string
 	lbARN   string
+	nlbSG   string            // the NLB's security group ("" without providerSpec.nlbFrom)
 	nodes   map[string]string // zone → node address
 }
 
@@ -74,6 +75,9 @@ type providerSpec struct {
 	tgAttrs  []string // "key=value" attributes of the target group
 	// healthCheckPath, if set, makes the health check HTTP GET it.
 	healthCheckPath string
+	// nlbFrom, if set, gives the NLB a security group admitting TCP 80
+	// from this CIDR only (plProvider.nlbGroup).
+	nlbFrom string
 }
 
 // newProvider builds the provider's side and returns once the load
@@ -126,7 +130,13 @@ func newProvider(t *testing.T, acct *e2e.Account, dir string, spec providerSpec)
 	if len(spec.tgAttrs) > 0 {
 		acct.SetTargetGroupAttributes(t, p.tgARN, spec.tgAttrs...)
 	}
-	p.lbARN = aws.ToString(acct.CreateNLB(t, "svc-nlb", subnets).LoadBalancerArn)
+	var lbMods []func(*elb.CreateLoadBalancerInput)
+	if spec.nlbFrom != "" {
+		p.nlbSG = createGroup(t, acct, p.vpc, "nlb")
+		authorize(t, acct, p.nlbSG, tcpFromCIDR(80, 80, spec.nlbFrom))
+		lbMods = append(lbMods, func(in *elb.CreateLoadBalancerInput) { in.SecurityGroups = []string{p.nlbSG} })
+	}
+	p.lbARN = aws.ToString(acct.CreateNLB(t, "svc-nlb", subnets, lbMods...).LoadBalancerArn)
 	acct.CreateTCPListener(t, p.lbARN, 80, p.tgARN)
 	waitRunning(t, acct, targets...)
 	acct.RegisterTargets(t, p.tgARN, ids...)
@@ -1133,4 +1143,64 @@ func TestPrivilegedPrivateLinkKill9(t *testing.T) {
 		cons.acct.WaitEndpointState(t, e.id, e2e.EndpointAvailable, endpointReady)
 		allServed(t, curlMany(t, env, cons.client, e.url, 5), e.url, "A", node)
 	})
+}
+
+// TestPrivilegedPrivateLinkNLBSecurityGroups: an NLB's security groups
+// apply to the traffic that reaches it through PrivateLink, as AWS's
+// EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic "on" (the default)
+// has it: their inbound rules see the consumer's client address, so a
+// group that admits only other sources drops the consumer's connections
+// (they time out), until the provider turns enforcement off or admits the
+// consumer's address.
+func TestPrivilegedPrivateLinkNLBSecurityGroups(t *testing.T) {
+	dir := t.TempDir()
+	env := e2e.New(t)
+	prov := newProvider(t, env.Account("provider"), dir, providerSpec{nlbFrom: "192.168.0.0/16"})
+	cons := newConsumer(t, env.Account("consumer"))
+	const zone = "us-east-1a"
+	node := prov.nodes[zone]
+	svc := prov.service(t)
+	prov.acct.AllowPrincipals(t, aws.ToString(svc.ServiceId), cons.acct.Principal())
+	ep := cons.endpoint(t, aws.ToString(svc.ServiceName), nil)
+	ep = cons.acct.WaitEndpointState(t, aws.ToString(ep.VpcEndpointId), e2e.EndpointAvailable, endpointReady)
+	eniIP := endpointIPs(t, cons.acct, ep)[zone]
+	url := "http://" + eniIP + "/"
+
+	lb := prov.acct.LoadBalancer(t, prov.lbARN)
+	if got := aws.ToString(lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic); got != "on" {
+		t.Errorf("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic = %q, want on (the default with security groups)", got)
+	}
+	unreachable(t, env, cons.client, "the NLB's group admits only 192.168.0.0/16", url)
+
+	setGroups := func(enforce elbtypes.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnum) {
+		t.Helper()
+		out, err := prov.acct.ELB.SetSecurityGroups(t.Context(), &elb.SetSecurityGroupsInput{
+			LoadBalancerArn: aws.String(prov.lbARN),
+			SecurityGroups:  []string{prov.nlbSG},
+			EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: enforce,
+		})
+		if err != nil {
+			t.Fatalf("SetSecurityGroups(enforce %s): %v", enforce, err)
+		}
+		if out.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic != enforce {
+			t.Errorf("SetSecurityGroups answered enforce %q, want %q", out.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic, enforce)
+		}
+	}
+	setGroups(elbtypes.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnumOff)
+	took := waitServed(t, env, cons.client, url, "A", endpointReady)
+	t.Logf("enforcement off: the endpoint serves after %v", took)
+	allServed(t, curlMany(t, env, cons.client, url, 5), url, "A", node)
+
+	setGroups(elbtypes.EnforceSecurityGroupInboundRulesOnPrivateLinkTrafficEnumOn)
+	testenv.WaitFor(t, endpointReady, "enforcement on to drop the consumer's connections again", func() error {
+		if r := curlMany(t, env, cons.client, url, 1)[0]; r.OK {
+			return errors.New(r.String())
+		}
+		return nil
+	})
+	// Admitting the consumer's client address (its VPC has the provider's
+	// CIDR, so it is the consumer's /32 that tells them apart).
+	authorize(t, prov.acct, prov.nlbSG, tcpFromCIDR(80, 80, cons.client.ip+"/32"))
+	took = waitServed(t, env, cons.client, url, "A", endpointReady)
+	t.Logf("a rule admitting %s/32: the endpoint serves after %v", cons.client.ip, took)
 }
