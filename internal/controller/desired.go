@@ -237,30 +237,13 @@ func privateLinkGates(snap controlplane.NetworkSnapshot) map[string]model.LoadBa
 			continue
 		}
 		for _, en := range e.ENIs {
-			if lb, ok := zoneLoadBalancer(svc, lbs, en.AvailabilityZone); ok &&
+			if lb, _, ok := zoneLoadBalancer(svc, lbs, en.AvailabilityZone); ok &&
 				len(lb.SecurityGroups) > 0 && lb.EnforceSGOnPrivateLink == controlplane.EnforceOn {
 				gates[en.ENIID] = lb
 			}
 		}
 	}
 	return gates
-}
-
-// zoneLoadBalancer returns the load balancer of svc that serves zone: the
-// first with a node there.
-func zoneLoadBalancer(svc model.EndpointService, lbs map[string]model.LoadBalancer, zone string) (model.LoadBalancer, bool) {
-	for _, arn := range svc.NetworkLoadBalancerARNs {
-		lb, ok := lbs[arn]
-		if !ok {
-			continue
-		}
-		for _, n := range lb.Nodes {
-			if n.AvailabilityZone == zone {
-				return lb, true
-			}
-		}
-	}
-	return model.LoadBalancer{}, false
 }
 
 // gateByLoadBalancer narrows an endpoint ENI's firewall fw to what the

@@ -206,25 +206,30 @@ func (ix lbIndex) inService(lb model.LoadBalancer, g model.TargetGroup, t model.
 // listener returns the forwarder listener of one listener on one node: it
 // listens on the node's address, in the node's namespace.
 func (ix lbIndex) listener(prefix string, lb model.LoadBalancer, n model.LBNode, l model.Listener, g model.TargetGroup) (forwarder.Listener, bool) {
-	nodeIP, err := netip.ParseAddr(n.PrivateIP)
-	if err != nil || !nodeIP.Is4() || l.Port <= 0 || l.Port > 65535 {
+	nodeIP, ok := nodeAddr(n)
+	if !ok || l.Port <= 0 || l.Port > 65535 {
 		return forwarder.Listener{}, false
 	}
-	return ix.forward(prefix, lb, n, l, g, forwarder.Listener{
+	return ix.forward(prefix, lb, n, nodeIP, g, forwarder.Listener{
 		Key:       l.ARN + "@" + n.ENIID,
 		Namespace: prefix + n.ENIID,
 		Addr:      netip.AddrPortFrom(nodeIP, uint16(l.Port)),
 	})
 }
 
-// forward completes fl, a listener that carries the listener l of lb, with
-// the backends the node n sends to, dialled from the node's namespace and
-// address so that targets see the node as the source, and the group's
-// proxy protocol and stickiness. It reports false when the node has no
-// namespace.
-func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, l model.Listener, g model.TargetGroup, fl forwarder.Listener) (forwarder.Listener, bool) {
-	nodeIP, err := netip.ParseAddr(n.PrivateIP)
-	if err != nil || !nodeIP.Is4() || !ix.nodeHosted(n.ENIID) {
+// nodeAddr returns a node's IPv4 address.
+func nodeAddr(n model.LBNode) (netip.Addr, bool) {
+	ip, err := netip.ParseAddr(n.PrivateIP)
+	return ip, err == nil && ip.Is4()
+}
+
+// forward completes fl, a listener that carries a listener of lb, with the
+// backends of g that the node n (address nodeIP) sends to, dialled from
+// the node's namespace and address so that targets see the node as the
+// source, and the group's proxy protocol and stickiness. It reports false
+// when the node has no namespace.
+func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, nodeIP netip.Addr, g model.TargetGroup, fl forwarder.Listener) (forwarder.Listener, bool) {
+	if !ix.nodeHosted(n.ENIID) {
 		return forwarder.Listener{}, false
 	}
 	ns := prefix + n.ENIID

@@ -92,43 +92,57 @@ func (ix endpointIndex) anyENI(e model.VpcEndpoint) bool {
 }
 
 // endpointListeners returns the listeners of one endpoint ENI: one per
-// listener of the service's load balancer that has a node in the ENI's
-// zone (the first such load balancer of the service: AWS connects an
-// endpoint to one load balancer per zone), and that load balancer's ARN.
+// listener of the load balancer that serves the ENI's zone
+// (zoneLoadBalancer), dialling from its node there, and that load
+// balancer's ARN.
 func (ix endpointIndex) endpointListeners(prefix string, e model.VpcEndpoint, en model.EndpointENI, svc model.EndpointService) ([]forwarder.Listener, string) {
 	ip, err := netip.ParseAddr(en.PrivateIP)
 	if err != nil || !ip.Is4() {
 		return nil, ""
 	}
+	lb, n, ok := zoneLoadBalancer(svc, ix.lbs, en.AvailabilityZone)
+	if !ok {
+		return nil, ""
+	}
+	nodeIP, ok := nodeAddr(n)
+	if !ok {
+		return nil, lb.ARN
+	}
+	var out []forwarder.Listener
+	for _, l := range ix.listeners[lb.ARN] {
+		g, ok := ix.groups[l.TargetGroupARN]
+		if !ok || l.Port <= 0 || l.Port > 65535 {
+			continue
+		}
+		fl, ok := ix.forward(prefix, lb, n, nodeIP, g, forwarder.Listener{
+			Key:        l.ARN + "@" + en.ENIID,
+			Namespace:  prefix + en.ENIID,
+			Addr:       netip.AddrPortFrom(ip, uint16(l.Port)),
+			EndpointID: e.ID,
+		})
+		if ok {
+			out = append(out, fl)
+		}
+	}
+	return out, lb.ARN
+}
+
+// zoneLoadBalancer returns the load balancer of svc that serves zone, the
+// first with a node there (AWS connects an endpoint to one load balancer
+// per zone), and that node.
+func zoneLoadBalancer(svc model.EndpointService, lbs map[string]model.LoadBalancer, zone string) (model.LoadBalancer, model.LBNode, bool) {
 	for _, arn := range svc.NetworkLoadBalancerARNs {
-		lb, ok := ix.lbs[arn]
+		lb, ok := lbs[arn]
 		if !ok {
 			continue
 		}
 		for _, n := range lb.Nodes {
-			if n.AvailabilityZone != en.AvailabilityZone {
-				continue
+			if n.AvailabilityZone == zone {
+				return lb, n, true
 			}
-			var out []forwarder.Listener
-			for _, l := range ix.listeners[lb.ARN] {
-				g, ok := ix.groups[l.TargetGroupARN]
-				if !ok || l.Port <= 0 || l.Port > 65535 {
-					continue
-				}
-				fl, ok := ix.forward(prefix, lb, n, l, g, forwarder.Listener{
-					Key:        l.ARN + "@" + en.ENIID,
-					Namespace:  prefix + en.ENIID,
-					Addr:       netip.AddrPortFrom(ip, uint16(l.Port)),
-					EndpointID: e.ID,
-				})
-				if ok {
-					out = append(out, fl)
-				}
-			}
-			return out, lb.ARN
 		}
 	}
-	return nil, ""
+	return model.LoadBalancer{}, model.LBNode{}, false
 }
 
 // endpointNames adds the endpoint's names to its VPC's: the regional name

@@ -35,7 +35,7 @@ type privateLinkMetrics struct {
 	svcActive, svcEndpoints  *metrics.Gauge
 	last                     map[string]forwarder.ListenerStats
 	lastEpActive, lastSvcAct map[string][]string // series set last time, by joined labels
-	lastEndpointsCountSeries map[serviceLB]bool
+	lastEndpoints            map[serviceLB]int   // the endpoints counts set last time
 }
 
 func newPrivateLinkMetrics(reg *metrics.Registry) *privateLinkMetrics {
@@ -52,10 +52,9 @@ func newPrivateLinkMetrics(reg *metrics.Registry) *privateLinkMetrics {
 		svcActive: reg.Gauge("privlink_service_active_connections", "Connections to endpoint services now (AWS/PrivateLinkServices ActiveConnections).", svc...),
 		svcEndpoints: reg.Gauge("privlink_service_endpoints_count", "Endpoints connected to an endpoint service (AWS/PrivateLinkServices EndpointsCount).",
 			"service_id", "load_balancer_arn"),
-		last:                     map[string]forwarder.ListenerStats{},
-		lastEpActive:             map[string][]string{},
-		lastSvcAct:               map[string][]string{},
-		lastEndpointsCountSeries: map[serviceLB]bool{},
+		last:         map[string]forwarder.ListenerStats{},
+		lastEpActive: map[string][]string{},
+		lastSvcAct:   map[string][]string{},
 	}
 }
 
@@ -99,16 +98,15 @@ func (m *privateLinkMetrics) sync(stats []forwarder.ListenerStats, labels map[st
 	setGauges(m.epActive, m.lastEpActive, epActive, epActiveSum)
 	setGauges(m.svcActive, m.lastSvcAct, svcActive, svcActiveSum)
 	m.lastEpActive, m.lastSvcAct = epActive, svcActive
-	for k := range m.lastEndpointsCountSeries {
+	for k := range m.lastEndpoints {
 		if _, ok := endpoints[k]; !ok {
 			m.svcEndpoints.Set(0, k.serviceID, k.lbARN)
 		}
 	}
-	m.lastEndpointsCountSeries = map[serviceLB]bool{}
 	for k, n := range endpoints {
 		m.svcEndpoints.Set(float64(n), k.serviceID, k.lbARN)
-		m.lastEndpointsCountSeries[k] = true
 	}
+	m.lastEndpoints = endpoints
 }
 
 // setGauges sets every series of now to its sum and the series that were

@@ -5,12 +5,13 @@
 // (namespace, source address) to a backend chosen by a flow hash among the
 // healthy backends, falling back to all of them when none is healthy. Its
 // configuration is an immutable Table, swapped atomically by Set; nothing
-// on a flow's path takes a lock shared with other flows but two short
-// mutexes: a namespace's stock of sockets and the free list of pipes.
+// on a flow's path takes a global lock, only short mutexes shared with
+// some other flows: its backend's flow registry, its dialling namespace's
+// stock of sockets and one of the engine's pipeShards free lists of pipes.
 // Bytes are copied with splice(2) between the two TCP sockets, through a
 // pipe that a direction takes only while data is there (a buffer when no
 // pipe can be made): an idle flow holds its two sockets and no other
-// descriptor, and at most maxFreePipes empty pipes are kept for reuse.
+// descriptor, and each free list keeps at most maxFreePipes empty pipes.
 //
 // Sockets in namespaces: a socket belongs for life to the namespace of the
 // thread that created it, and only socket(2) depends on the thread. Each

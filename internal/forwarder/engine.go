@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,10 @@ import (
 // connectTimeout bounds the connect to a backend, as an NLB's is bounded
 // (about 10 s); the client's connection is then reset.
 const connectTimeout = 10 * time.Second
+
+// errConnectTimeout is the error of a connect that did not complete in
+// time. It wraps os.ErrDeadlineExceeded, a timeout net.Error.
+var errConnectTimeout = fmt.Errorf("connect timed out: %w", os.ErrDeadlineExceeded)
 
 // exportInterval is how often Run copies the counters into the metrics
 // registry. Counting goes to atomics on the flow's path; the registry's
@@ -49,7 +54,7 @@ type Engine struct {
 	log   *slog.Logger
 	exp   *exporter // nil without a registry
 	socks nsSockets
-	pipes pipePool // for the flows' splices
+	pipes pipePools // for the flows' splices
 	// connectTimeout bounds a flow's connect to its backend.
 	connectTimeout time.Duration
 	// wg counts accept loops and flows, for Run's shutdown.

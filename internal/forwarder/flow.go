@@ -207,7 +207,7 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 	}
 	b := rb.st
 	b.ctr.newConns.Add(1)
-	f := &flow{l: l, b: b, pipes: &e.pipes, client: client}
+	f := &flow{l: l, b: b, pipes: e.pipes.pick(from.Port()), client: client}
 	// Registered before dialling, so that a removal or the end of a
 	// drain also resets a flow still connecting.
 	if !b.register(f, l) {

@@ -637,10 +637,6 @@ func connecting(s *sock) bool {
 // tcp_info while a connect waits for the handshake.
 const tcpSynSent = 2
 
-// errConnectTimeout is the error of a connect that did not complete in
-// time. It wraps os.ErrDeadlineExceeded, a timeout net.Error.
-var errConnectTimeout = fmt.Errorf("connect timed out: %w", os.ErrDeadlineExceeded)
-
 // connect connects c to dst without blocking a thread: a non-blocking
 // connect, then a wait on the poller for writability, bounded by timeout
 // and by ctx. Closing c meanwhile aborts it.

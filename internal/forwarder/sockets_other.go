@@ -64,6 +64,12 @@ func connect(context.Context, pollConn, netip.AddrPort, time.Duration) error {
 
 type pipePool struct{}
 
-func (*pipePool) close() {}
+type pipePools struct{}
+
+func (*pipePools) pick(uint16) *pipePool { return nil }
+func (*pipePools) close()                {}
 
 func (*flow) pipe(_, _ *sock, _ bool) error { return errUnsupported }
+
+func startConnect(*sock, netip.AddrPort) error { return errUnsupported }
+func connecting(*sock) bool                    { return false }

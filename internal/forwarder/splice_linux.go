@@ -21,10 +21,30 @@ import (
 // if the kernel refuses.
 const pipeSize = 1 << 20
 
-// maxFreePipes bounds the empty pipes kept for reuse (two descriptors
-// each). Only directions moving data at the same instant use pipes, so a
-// few dozen serve many flows; more are made when needed and closed after.
-const maxFreePipes = 64
+// maxFreePipes bounds the empty pipes a pipePool keeps for reuse (two
+// descriptors each). Only directions moving data at the same instant use
+// pipes, so a few dozen serve many flows; more are made when needed and
+// closed after.
+const maxFreePipes = 8
+
+// pipeShards is how many pipePools an engine splits its free pipes
+// into: a flow takes its pipes from one, picked by its client port, so
+// that flows on different CPUs rarely wait on the same mutex and none is
+// global.
+const pipeShards = 8
+
+// pipePools are an engine's free lists of pipes. The zero value is ready.
+type pipePools [pipeShards]pipePool
+
+// pick returns the pool of a flow from client port port.
+func (ps *pipePools) pick(port uint16) *pipePool { return &ps[int(port)%pipeShards] }
+
+// close closes every pool.
+func (ps *pipePools) close() {
+	for i := range ps {
+		ps[i].close()
+	}
+}
 
 // pipeEnds are the two ends of a non-blocking pipe.
 type pipeEnds struct{ r, w int }
