@@ -12,15 +12,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/privlink/privlink/internal/nsexec"
+	"github.com/privlink/privlink/internal/procfs"
 )
 
 // readStat reads /proc/<pid>/stat.
-func readStat(pid int) (procStat, error) {
+func readStat(pid int) (procfs.Stat, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return procStat{}, err
+		return procfs.Stat{}, err
 	}
-	return parseStat(b)
+	return procfs.ParseStat(b)
 }
 
 // procNetNS returns the inode of the network namespace of process pid (of
@@ -30,7 +31,7 @@ func procNetNS(pid int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return parseNSLink(link)
+	return procfs.ParseNSLink("net", link)
 }
 
 // nsInode returns the inode of the named network namespace.

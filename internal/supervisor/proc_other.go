@@ -7,11 +7,13 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+
+	"github.com/privlink/privlink/internal/procfs"
 )
 
 var errNotLinux = errors.New("supervisor needs Linux, not " + runtime.GOOS)
 
-func readStat(pid int) (procStat, error)            { return procStat{}, errNotLinux }
+func readStat(pid int) (procfs.Stat, error)         { return procfs.Stat{}, errNotLinux }
 func procNetNS(pid int) (uint64, error)             { return 0, errNotLinux }
 func nsInode(name string) (uint64, error)           { return 0, errNotLinux }
 func readBootID() (string, error)                   { return "", errNotLinux }

@@ -338,7 +338,7 @@ func (s *Supervisor) alive(rec *record) bool {
 		return false
 	}
 	st, err := readStat(rec.PID)
-	return err == nil && !st.dead() && st.StartTime == rec.StartTime
+	return err == nil && !st.Dead() && st.StartTime == rec.StartTime
 }
 
 // ended records that the adopted process of e has ended; its status is

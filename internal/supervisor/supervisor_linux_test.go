@@ -215,7 +215,7 @@ func waitDead(t *testing.T, pid int) {
 	t.Helper()
 	testenv.WaitFor(t, timeout, fmt.Sprintf("pid %d to end", pid), func() error {
 		st, err := readStat(pid)
-		if err != nil || st.dead() {
+		if err != nil || st.Dead() {
 			return nil
 		}
 		return fmt.Errorf("state %c", st.State)
@@ -260,7 +260,7 @@ func TestPrivilegedAdoptAndRestart(t *testing.T) {
 	// kill -9 of the daemon: the script lives on, and the next daemon
 	// adopts it.
 	crash(t, d)
-	if st, err := readStat(first.PID); err != nil || st.dead() {
+	if st, err := readStat(first.PID); err != nil || st.Dead() {
 		t.Fatalf("the script died with the daemon: %+v, %v", st, err)
 	}
 	b := newSupervisor(t, dir)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/privlink/privlink/internal/procfs"
 )
 
 // recordsDir holds one owner record per prefix that Prefix handed out and
@@ -116,36 +118,6 @@ func appendClaims(dir, id string, names []string) error {
 	return err
 }
 
-// parseStat returns the state (field 3) and the start time (field 22) from
-// the contents of /proc/<pid>/stat. Field 2, the command name in
-// parentheses, may itself hold spaces and parentheses.
-func parseStat(data []byte) (state byte, start uint64, err error) {
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, errors.New("stat: no command name")
-	}
-	f := strings.Fields(s[i+1:]) // f[0] is field 3
-	if len(f) < 20 || len(f[0]) != 1 {
-		return 0, 0, fmt.Errorf("stat: %d fields after the command name, want at least 20", len(f))
-	}
-	start, err = strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("stat: start time: %w", err)
-	}
-	return f[0][0], start, nil
-}
-
-// parseNSLink parses the target of a /proc/<pid>/ns/* link, "pid:[<inode>]".
-func parseNSLink(s string) (uint64, error) {
-	_, rest, ok := strings.Cut(s, ":[")
-	ino, ok2 := strings.CutSuffix(rest, "]")
-	if !ok || !ok2 {
-		return 0, fmt.Errorf("namespace link %q: want type:[inode]", s)
-	}
-	return strconv.ParseUint(ino, 10, 64)
-}
-
 // currentOwner returns the calling process as an owner, from the procfs at
 // proc.
 func currentOwner(proc string) (owner, error) {
@@ -153,7 +125,7 @@ func currentOwner(proc string) (owner, error) {
 	if err != nil {
 		return owner{}, err
 	}
-	_, start, err := parseStat(data)
+	st, err := procfs.ParseStat(data)
 	if err != nil {
 		return owner{}, err
 	}
@@ -161,11 +133,11 @@ func currentOwner(proc string) (owner, error) {
 	if err != nil {
 		return owner{}, err
 	}
-	ns, err := parseNSLink(link)
+	ns, err := procfs.ParseNSLink("pid", link)
 	if err != nil {
 		return owner{}, err
 	}
-	return owner{PID: os.Getpid(), Start: start, PidNS: ns}, nil
+	return owner{PID: os.Getpid(), Start: st.StartTime, PidNS: ns}, nil
 }
 
 // ownerGone reports whether o has exited, as seen from the procfs at proc of
@@ -185,11 +157,11 @@ func ownerGone(proc string, pidNS uint64, o owner) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	state, start, err := parseStat(data)
+	st, err := procfs.ParseStat(data)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", path, err)
 	}
-	return start != o.Start || state == 'Z' || state == 'X', nil
+	return st.StartTime != o.Start || st.Dead(), nil
 }
 
 // prefixID returns the id of a prefix that Prefix returns.

@@ -37,36 +37,6 @@ func fakeProc(t *testing.T, stats map[int]string) string {
 	return proc
 }
 
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		name      string
-		data      string
-		wantState byte
-		wantStart uint64
-		wantErr   bool
-	}{
-		{name: "plain", data: statLine(42, "testenv.test", 'S', 123456), wantState: 'S', wantStart: 123456},
-		{name: "comm with spaces and parens", data: statLine(42, "a) (b c) Z 1", 'R', 7), wantState: 'R', wantStart: 7},
-		{name: "zombie", data: statLine(42, "sleep", 'Z', 99), wantState: 'Z', wantStart: 99},
-		{name: "real", data: "1 (systemd) S 0 1 1 0 -1 4194560 71224 2440532 138 1565 1021 644 4373 2197 20 0 1 0 31 22724608 3201 18446744073709551615 1 1 0 0 0 0 671173123 4096 1260 0 0 0 17 3 0 0 0 0 0 0 0 0 0 0 0 0 0\n", wantState: 'S', wantStart: 31},
-		{name: "no comm", data: "42 S 0 0", wantErr: true},
-		{name: "too few fields", data: "42 (x) S 0 0 0", wantErr: true},
-		{name: "bad start", data: strings.Replace(statLine(42, "x", 'S', 5), " 5 ", " five ", 1), wantErr: true},
-		{name: "empty", data: "", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			state, start, err := parseStat([]byte(tt.data))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("parseStat() error = %v, want error: %v", err, tt.wantErr)
-			}
-			if err == nil && (state != tt.wantState || start != tt.wantStart) {
-				t.Errorf("parseStat() = %c, %d; want %c, %d", state, start, tt.wantState, tt.wantStart)
-			}
-		})
-	}
-}
-
 func TestParseOwner(t *testing.T) {
 	tests := []struct {
 		data    string
@@ -97,26 +67,6 @@ func TestParseOwner(t *testing.T) {
 	o := owner{PID: 4194304, Start: 1<<64 - 1, PidNS: 1}
 	if got, err := parseOwner([]byte(o.marshal())); err != nil || got != o {
 		t.Errorf("parseOwner(marshal(%v)) = %v, %v; want it back", o, got, err)
-	}
-}
-
-func TestParseNSLink(t *testing.T) {
-	tests := []struct {
-		link    string
-		want    uint64
-		wantErr bool
-	}{
-		{link: "pid:[4026531836]", want: 4026531836},
-		{link: "net:[1]", want: 1},
-		{link: "pid:[]", wantErr: true},
-		{link: "pid:4026531836", wantErr: true},
-		{link: "pid:[x]", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := parseNSLink(tt.link)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("parseNSLink(%q) = %d, %v; want %d, error: %v", tt.link, got, err, tt.want, tt.wantErr)
-		}
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/privlink/privlink/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -226,11 +228,11 @@ func deadOwner(t *testing.T, pidNS uint64) owner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, start, err := parseStat(data)
+	st, err := procfs.ParseStat(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return owner{PID: pid, Start: start, PidNS: pidNS}
+	return owner{PID: pid, Start: st.StartTime, PidNS: pidNS}
 }
 
 // TestPrivilegedSweep runs sweeps over real namespaces, mounted in a
