@@ -145,13 +145,6 @@ func (p *loadProc) expect(b *testing.B, word string) string {
 	return strings.TrimSpace(rest)
 }
 
-// runOnceSpec runs spec and returns its result.
-func runOnceSpec(b *testing.B, spec loadSpec) loadResult {
-	b.Helper()
-	r, _ := runOnce(b, spec)
-	return r
-}
-
 // runOnce runs spec and returns its result and the engine's CPU time
 // during the measured part.
 func runOnce(b *testing.B, spec loadSpec) (loadResult, time.Duration) {
@@ -198,7 +191,7 @@ func BenchmarkPrivilegedConns(b *testing.B) {
 			var conns, secs, cpu, load float64
 			for range b.N {
 				cpu0 := v.cpu()
-				r := runOnceSpec(b, loadSpec{Mode: "conns", Dial: tp.client, Addr: v.addr.String(),
+				r, _ := runOnce(b, loadSpec{Mode: "conns", Dial: tp.client, Addr: v.addr.String(),
 					Serve: tp.target, Backend: target1.String(), Duration: loadDuration})
 				cpu += (v.cpu() - cpu0).Seconds()
 				conns += float64(r.Count)
