@@ -197,7 +197,7 @@ func (s *Service) AdvanceInstances(ctx context.Context, p InstanceProgress) erro
 				if err := s.releaseInstanceENI(tx, i); err != nil {
 					return false, err
 				}
-				if err := deregisterInstance(tx, i); err != nil {
+				if err := s.deregisterInstance(tx, i); err != nil {
 					return false, err
 				}
 				i.State = model.InstanceTerminated

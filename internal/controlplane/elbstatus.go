@@ -140,7 +140,7 @@ func (s *Service) RecordTargetHealth(ctx context.Context, updates []TargetHealth
 // deregisterInstance removes a terminated instance from every target group
 // of its account, as AWS deregisters terminated instances: there is nothing
 // left to drain.
-func deregisterInstance(tx store.Tx, i *model.Instance) error {
+func (s *Service) deregisterInstance(tx store.Tx, i *model.Instance) error {
 	groups, err := listTargetGroups(tx, i.OwnerID)
 	if err != nil {
 		return err
@@ -151,11 +151,7 @@ func deregisterInstance(tx store.Tx, i *model.Instance) error {
 			continue
 		}
 		g.Targets = kept
-		r, ok := model.ParseELBARN(g.ARN)
-		if !ok {
-			return fmt.Errorf("target group %s: malformed stored ARN", g.ARN)
-		}
-		if err := putRecord(tx, targetGroupKey(i.OwnerID, r.ID), g); err != nil {
+		if err := s.putTargetGroup(tx, i.OwnerID, g); err != nil {
 			return err
 		}
 	}

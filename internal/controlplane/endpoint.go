@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/privlink/privlink/internal/awsapi"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
 )
@@ -84,14 +82,20 @@ func loadVpcEndpoint(tx store.ReadTx, account, id string) (*model.VpcEndpoint, e
 // false if there is none. Whether the caller may see it is
 // serviceVisibleTo's call.
 func serviceByName(tx store.ReadTx, name string) (svc *model.EndpointService, found bool, err error) {
-	key, err := tx.Get(serviceNameIndexKey(name))
+	return getIndexed[model.EndpointService](tx, serviceNameIndexKey(name))
+}
+
+// getIndexed decodes the record the index entry at indexKey points to.
+// found is false if either is absent.
+func getIndexed[T any](tx store.ReadTx, indexKey string) (v *T, found bool, err error) {
+	key, err := tx.Get(indexKey)
 	if isNotFound(err) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("get %s: %w", indexKey, err)
 	}
-	return getRecord[model.EndpointService](tx, string(key))
+	return getRecord[T](tx, string(key))
 }
 
 // serviceEndpoints reads every endpoint connected to the service, of any
@@ -200,11 +204,21 @@ func (s *Service) serviceZones(tx store.ReadTx, svc *model.EndpointService) ([]s
 	return out, nil
 }
 
+// zoneNamesAndIDs splits zones into their names and their ids, in order
+// (AvailabilityZones and AvailabilityZoneIds of the service views).
+func zoneNamesAndIDs(zones []serviceZone) (names, ids []string) {
+	names, ids = make([]string, 0, len(zones)), make([]string, 0, len(zones))
+	for _, z := range zones {
+		names = append(names, z.Name)
+		ids = append(ids, z.ID)
+	}
+	return names, ids
+}
+
 // isELBNotFound reports whether err is a load balancer lookup's not-found
 // answer.
 func isELBNotFound(err error) bool {
-	var ae *awsapi.Error
-	return errors.As(err, &ae) && (ae.Code == codeLoadBalancerNotFound || ae.Code == codeValidationError)
+	return isELBError(err, codeLoadBalancerNotFound) || isELBError(err, codeValidationError)
 }
 
 // AdvanceEndpoints records a controller pass's progress on endpoints, in

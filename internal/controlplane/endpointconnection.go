@@ -206,14 +206,7 @@ func (s *Service) transitionConnections(ctx context.Context, account string, in 
 // serviceID, of any account; found is false if there is no such endpoint
 // or it is connected to another service.
 func connectedEndpoint(tx store.ReadTx, serviceID, id string) (*model.VpcEndpoint, bool, error) {
-	key, err := tx.Get(serviceEndpointIndexKey(serviceID, id))
-	if isNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("get %s: %w", serviceEndpointIndexKey(serviceID, id), err)
-	}
-	e, found, err := getRecord[model.VpcEndpoint](tx, string(key))
+	e, found, err := getIndexed[model.VpcEndpoint](tx, serviceEndpointIndexKey(serviceID, id))
 	if err != nil || !found {
 		return nil, false, err
 	}

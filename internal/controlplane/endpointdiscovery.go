@@ -109,8 +109,6 @@ func (s *Service) serviceDetail(tx store.ReadTx, svc *model.EndpointService, acc
 		ServiceID:               svc.ID,
 		ServiceType:             model.EndpointTypeInterface,
 		ServiceRegion:           s.region,
-		AvailabilityZones:       make([]string, 0, len(zones)),
-		AvailabilityZoneIDs:     make([]string, 0, len(zones)),
 		Owner:                   svc.OwnerID,
 		BaseEndpointDNSNames:    []string{model.EndpointServiceBaseDNSName(s.region, svc.ID)},
 		PrivateDNSName:          svc.PrivateDNSName,
@@ -118,10 +116,7 @@ func (s *Service) serviceDetail(tx store.ReadTx, svc *model.EndpointService, acc
 		PayerResponsibility:     svc.PayerResponsibility,
 		SupportedIPAddressTypes: slices.Clone(svc.SupportedIPAddressTypes),
 	}
-	for _, z := range zones {
-		d.AvailabilityZones = append(d.AvailabilityZones, z.Name)
-		d.AvailabilityZoneIDs = append(d.AvailabilityZoneIDs, z.ID)
-	}
+	d.AvailabilityZones, d.AvailabilityZoneIDs = zoneNamesAndIDs(zones)
 	if svc.PrivateDNSName != "" && svc.PrivateDNS != nil {
 		d.PrivateDNSNameVerificationState = svc.PrivateDNS.State
 	}

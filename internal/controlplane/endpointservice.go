@@ -3,9 +3,7 @@ package controlplane
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -44,11 +42,9 @@ import (
 // maxPrivateDNSNameLen is the longest private DNS name (a DNS name's limit).
 const maxPrivateDNSNameLen = 255
 
-// Supported IP address types of a service.
-const (
-	ipAddressTypeIPv4 = "ipv4"
-	ipAddressTypeIPv6 = "ipv6"
-)
+// ipAddressTypeIPv6 is the supported IP address type privlink's services
+// cannot have (model.IPAddressTypeIPv4 is the one they have).
+const ipAddressTypeIPv6 = "ipv6"
 
 // PayerServiceOwner is the one PayerResponsibility a service can be given:
 // the service owner pays for its endpoints.
@@ -260,7 +256,7 @@ func (s *Service) checkServiceLoadBalancer(tx store.ReadTx, account, arn, self s
 func checkIPAddressTypes(param string, types []string) error {
 	for _, t := range types {
 		switch t {
-		case ipAddressTypeIPv4:
+		case model.IPAddressTypeIPv4:
 		case ipAddressTypeIPv6:
 			return awsapi.Errorf("InvalidParameter", "Supported IP address type ipv6 requires dualstack network load balancers: privlink supports ipv4 only.")
 		default:
@@ -311,21 +307,8 @@ func newPrivateDNSState() *model.PrivateDNSNameState {
 		State: model.DNSPendingVerification,
 		Type:  "TXT",
 		Name:  "_" + model.RandomLabel(20),
-		Value: "vpce:" + randomAlnum(20),
+		Value: "vpce:" + model.RandomAlnum(20),
 	}
-}
-
-// randomAlnum returns n random letters (either case) and digits.
-func randomAlnum(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // rand.Read never fails on Linux
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // serviceConfiguration returns what the provider sees of svc now.
@@ -336,15 +319,10 @@ func (s *Service) serviceConfiguration(tx store.ReadTx, svc *model.EndpointServi
 	}
 	out := ServiceConfiguration{
 		EndpointService:      *svc,
-		AvailabilityZones:    make([]string, 0, len(zones)),
-		AvailabilityZoneIDs:  make([]string, 0, len(zones)),
 		BaseEndpointDNSNames: []string{model.EndpointServiceBaseDNSName(s.region, svc.ID)},
 		SupportedRegions:     []SupportedRegion{{Region: s.region, ServiceState: svc.State}},
 	}
-	for _, z := range zones {
-		out.AvailabilityZones = append(out.AvailabilityZones, z.Name)
-		out.AvailabilityZoneIDs = append(out.AvailabilityZoneIDs, z.ID)
-	}
+	out.AvailabilityZones, out.AvailabilityZoneIDs = zoneNamesAndIDs(zones)
 	return out, nil
 }
 
@@ -411,7 +389,7 @@ func (s *Service) CreateVpcEndpointServiceConfiguration(ctx context.Context, acc
 			State:                   model.ServiceAvailable,
 			AcceptanceRequired:      in.AcceptanceRequired != nil && *in.AcceptanceRequired,
 			NetworkLoadBalancerARNs: nlbs,
-			SupportedIPAddressTypes: []string{ipAddressTypeIPv4},
+			SupportedIPAddressTypes: []string{model.IPAddressTypeIPv4},
 			ClientToken:             in.ClientToken,
 			Tags:                    tags,
 			Created:                 s.now().UTC(),
@@ -632,7 +610,7 @@ func modifyServiceIPAddressTypes(svc *model.EndpointService, add, remove []strin
 	}
 	for _, t := range remove {
 		switch t {
-		case ipAddressTypeIPv4:
+		case model.IPAddressTypeIPv4:
 			return awsapi.Errorf("InvalidParameter", "The VPC endpoint service %s must support at least one IP address type: ipv4 cannot be removed.", svc.ID)
 		case ipAddressTypeIPv6:
 			// Not supported, so never there: removing it changes nothing.

@@ -314,8 +314,8 @@ func resolveENIGroups(tx store.ReadTx, account, vpcID, subnetID string, ids []st
 	if err := idSecurityGroup.checkAll(ids); err != nil {
 		return nil, err
 	}
-	if len(ids) > maxGroupsPerENI {
-		return nil, awsapi.Errorf("SecurityGroupsPerInterfaceLimitExceeded", "The maximum number of security groups per interface has been reached.")
+	if err := checkGroupCount(ids); err != nil {
+		return nil, err
 	}
 	out := make([]*model.SecurityGroup, 0, len(ids))
 	for _, id := range ids {

@@ -59,11 +59,86 @@ type RunInstancesInput struct {
 	SecurityGroupIDs []string // SecurityGroupId.N; none means the VPC's default group
 	SecurityGroups   []string // SecurityGroup.N (names)
 	PrivateIPAddress string
-	ENIDescription   string // of the primary network interface (NetworkInterface.1.Description)
-	UserData         string // base64
-	TagSpecs         []TagSpec
-	ClientToken      string
-	DryRun           bool
+	// NetworkInterfaces is NetworkInterface.N, which gives the subnet,
+	// groups and address in place of the instance-level ones.
+	NetworkInterfaces []RunNetworkInterface
+	UserData          string // base64
+	TagSpecs          []TagSpec
+	ClientToken       string
+	DryRun            bool
+}
+
+// RunNetworkInterface is one NetworkInterface.N of RunInstances, as the
+// AWS CLI's --network-interfaces and Terraform's network_interface send
+// it. Of what an instance here cannot have, it says only whether it was
+// given.
+type RunNetworkInterface struct {
+	DeviceIndex         *int32
+	NetworkCardIndex    *int32
+	NetworkInterfaceID  string
+	SubnetID            string
+	GroupIDs            []string // SecurityGroupId.N
+	PrivateIPAddress    string
+	Description         string
+	InterfaceType       string
+	DeleteOnTermination *bool
+	PublicIP            bool // AssociatePublicIpAddress or AssociateCarrierIpAddress true
+	SecondaryIPv4       bool // PrivateIpAddresses.N, SecondaryPrivateIpAddressCount, Ipv4PrefixCount or Ipv4Prefix.N
+	IPv6                bool // Ipv6AddressCount, Ipv6Addresses.N, Ipv6PrefixCount, Ipv6Prefix.N or PrimaryIpv6 true
+}
+
+// primaryInterface moves NetworkInterface.N into in's subnet, groups and
+// address. AWS refuses the instance-level subnet, groups and address beside
+// it, with these messages; what an instance here cannot have (a second
+// interface, an existing one attached, public or IPv6 addresses, secondary
+// addresses, an interface kept after termination) is UnsupportedOperation
+// rather than ignored.
+func (in *RunInstancesInput) primaryInterface() error {
+	if len(in.NetworkInterfaces) == 0 {
+		return nil
+	}
+	switch {
+	case in.SubnetID != "":
+		return awsapi.Errorf("InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request")
+	case len(in.SecurityGroupIDs) > 0 || len(in.SecurityGroups) > 0:
+		return awsapi.Errorf("InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request")
+	case in.PrivateIPAddress != "":
+		return awsapi.Errorf("InvalidParameterCombination", "Network interfaces and an instance-level private IP address should not be specified on the same request")
+	case len(in.NetworkInterfaces) > 1:
+		return awsapi.Errorf("UnsupportedOperation", "An instance here has one network interface: give NetworkInterface.1 only, with DeviceIndex 0.")
+	}
+	ni := in.NetworkInterfaces[0]
+	switch {
+	case ni.DeviceIndex == nil && ni.NetworkCardIndex == nil:
+		return awsapi.Errorf("InvalidParameterValue", "Each network interface requires a device index.")
+	case ni.DeviceIndex != nil && *ni.DeviceIndex != 0 || ni.NetworkCardIndex != nil && *ni.NetworkCardIndex != 0:
+		return awsapi.Errorf("UnsupportedOperation", "An instance here has one network interface, at DeviceIndex 0 on NetworkCardIndex 0.")
+	case ni.NetworkInterfaceID != "":
+		return awsapi.Errorf("UnsupportedOperation", "Attaching an existing network interface at launch is not supported; give SubnetId and Groups instead.")
+	case ni.SubnetID == "":
+		return awsapi.ErrMissingParameter("NetworkInterface.1.SubnetId")
+	case ni.PublicIP:
+		return awsapi.Errorf("UnsupportedOperation", "Public IP addresses are not supported: VPCs here have no internet path.")
+	case ni.DeleteOnTermination != nil && !*ni.DeleteOnTermination:
+		return awsapi.Errorf("UnsupportedOperation", "The primary network interface is deleted with its instance; DeleteOnTermination=false is not supported.")
+	case ni.SecondaryIPv4:
+		return awsapi.Errorf("UnsupportedOperation", "Secondary private IPv4 addresses and prefixes are not supported; give PrivateIpAddress.")
+	case ni.IPv6:
+		return awsapi.Errorf("UnsupportedOperation", "IPv6 addresses are not supported.")
+	case ni.InterfaceType != "" && ni.InterfaceType != model.InterfaceTypeInterface:
+		return awsapi.Errorf("UnsupportedOperation", "Network interface type %s is not supported.", ni.InterfaceType)
+	}
+	in.SubnetID, in.SecurityGroupIDs, in.PrivateIPAddress = ni.SubnetID, ni.GroupIDs, ni.PrivateIPAddress
+	return nil
+}
+
+// eniDescription is the description of the primary network interface:
+// NetworkInterface.1.Description, or none.
+func (in RunInstancesInput) eniDescription() string {
+	if len(in.NetworkInterfaces) == 0 {
+		return ""
+	}
+	return in.NetworkInterfaces[0].Description
 }
 
 // Instance is an instance as the API describes it. A terminated instance
@@ -343,7 +418,13 @@ func (s *Service) errInstanceLimit(requested int) error {
 // launch's reservation as it is now; the same token with other parameters
 // is IdempotentParameterMismatch, and a token whose instance was terminated
 // is IdempotentInstanceTerminated, as EC2 answers since 2025.
+//
+// NetworkInterface.N gives the subnet, groups, address and description of
+// the primary interface instead; see primaryInterface.
 func (s *Service) RunInstances(ctx context.Context, account string, in RunInstancesInput) (Reservation, error) {
+	if err := in.primaryInterface(); err != nil {
+		return Reservation{}, err
+	}
 	var out Reservation
 	err := s.update(ctx, in.DryRun, func(tx store.Tx) error {
 		if in.MaxCount == nil {
@@ -521,7 +602,7 @@ func (s *Service) launch(tx store.Tx, account string, in RunInstancesInput, sn *
 			PrivateIP:           addr,
 			Groups:              groupIDs,
 			InterfaceType:       model.InterfaceTypeInterface,
-			Description:         in.ENIDescription,
+			Description:         in.eniDescription(),
 			InstanceID:          id,
 			DeleteOnTermination: true,
 			Tags:                slices.Clone(eniTags),

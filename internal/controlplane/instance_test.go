@@ -1311,3 +1311,89 @@ func TestSnapshotHasInstances(t *testing.T) {
 		t.Errorf("Snapshot ENIs mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// RunInstances with NetworkInterface.N: the primary interface's subnet,
+// groups, address and description; what an instance here cannot have is
+// refused, never ignored, and changes nothing.
+func TestRunInstancesNetworkInterface(t *testing.T) {
+	s, st, _ := newInstanceTestService(t, nil)
+	vpc := mustVpc(t, s, netAcctA, "10.0.0.0/16")
+	sn := mustSubnet(t, s, netAcctA, vpc.ID, "10.0.1.0/24")
+	web := mustGroup(t, s, netAcctA, vpc.ID, "web")
+	run := func(opts ...func(*RunInstancesInput, *RunNetworkInterface)) RunInstancesInput {
+		ni := RunNetworkInterface{
+			DeviceIndex: count(0), SubnetID: sn.ID, GroupIDs: []string{web.ID}, PrivateIPAddress: "10.0.1.70",
+			Description: "primary", DeleteOnTermination: new(true),
+		}
+		in := runIn("")
+		for _, o := range opts {
+			o(&in, &ni)
+		}
+		in.NetworkInterfaces = append([]RunNetworkInterface{ni}, in.NetworkInterfaces...)
+		return in
+	}
+
+	tests := []struct {
+		name      string
+		in        RunInstancesInput
+		code, msg string
+	}{
+		{"instance-level subnet too", run(func(in *RunInstancesInput, _ *RunNetworkInterface) { in.SubnetID = sn.ID }),
+			"InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request"},
+		{"instance-level group too", run(func(in *RunInstancesInput, _ *RunNetworkInterface) { in.SecurityGroupIDs = []string{web.ID} }),
+			"InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request"},
+		{"instance-level group name too", run(func(in *RunInstancesInput, _ *RunNetworkInterface) { in.SecurityGroups = []string{"web"} }),
+			"InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request"},
+		{"instance-level address too", run(func(in *RunInstancesInput, _ *RunNetworkInterface) { in.PrivateIPAddress = "10.0.1.71" }),
+			"InvalidParameterCombination", "Network interfaces and an instance-level private IP address should not be specified on the same request"},
+		{"second interface", run(func(in *RunInstancesInput, _ *RunNetworkInterface) {
+			in.NetworkInterfaces = []RunNetworkInterface{{DeviceIndex: count(1), SubnetID: sn.ID}}
+		}), "UnsupportedOperation", "An instance here has one network interface: give NetworkInterface.1 only, with DeviceIndex 0."},
+		{"no device index", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.DeviceIndex = nil }),
+			"InvalidParameterValue", "Each network interface requires a device index."},
+		{"device index 1", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.DeviceIndex = count(1) }),
+			"UnsupportedOperation", "An instance here has one network interface, at DeviceIndex 0 on NetworkCardIndex 0."},
+		{"network card 1", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) {
+			ni.DeviceIndex, ni.NetworkCardIndex = nil, count(1)
+		}),
+			"UnsupportedOperation", "An instance here has one network interface, at DeviceIndex 0 on NetworkCardIndex 0."},
+		{"existing interface", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.NetworkInterfaceID = "eni-0123456789abcdef0" }),
+			"UnsupportedOperation", "Attaching an existing network interface at launch is not supported; give SubnetId and Groups instead."},
+		{"no subnet", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.SubnetID = "" }),
+			"MissingParameter", "The request must contain the parameter NetworkInterface.1.SubnetId"},
+		{"public address", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.PublicIP = true }),
+			"UnsupportedOperation", "Public IP addresses are not supported: VPCs here have no internet path."},
+		{"kept after termination", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.DeleteOnTermination = new(false) }),
+			"UnsupportedOperation", "The primary network interface is deleted with its instance; DeleteOnTermination=false is not supported."},
+		{"secondary addresses", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.SecondaryIPv4 = true }),
+			"UnsupportedOperation", "Secondary private IPv4 addresses and prefixes are not supported; give PrivateIpAddress."},
+		{"IPv6", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.IPv6 = true }),
+			"UnsupportedOperation", "IPv6 addresses are not supported."},
+		{"EFA", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.InterfaceType = "efa" }),
+			"UnsupportedOperation", "Network interface type efa is not supported."},
+		{"unknown subnet", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.SubnetID = "subnet-0123456789abcdef0" }),
+			"InvalidSubnetID.NotFound", ""},
+		{"unknown group", run(func(_ *RunInstancesInput, ni *RunNetworkInterface) { ni.GroupIDs = []string{"sg-0123456789abcdef0"} }),
+			"InvalidGroup.NotFound", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := netRev(t, st)
+			_, err := s.RunInstances(t.Context(), netAcctA, tt.in)
+			wantCodeMsg(t, err, tt.code, http.StatusBadRequest, tt.msg)
+			if after := netRev(t, st); after != before {
+				t.Errorf("store revision %d → %d: a failed call wrote", before, after)
+			}
+		})
+	}
+
+	r := mustRun(t, s, netAcctA, run())
+	if len(r.Instances) != 1 || len(r.Instances[0].NetworkInterfaces) != 1 {
+		t.Fatalf("RunInstances = %+v", r)
+	}
+	got, eni := r.Instances[0], r.Instances[0].NetworkInterfaces[0]
+	if got.SubnetID != sn.ID || got.PrivateIP != "10.0.1.70" || !cmp.Equal(got.Groups, []GroupIdentifier{{GroupID: web.ID, GroupName: "web"}}) ||
+		eni.Description != "primary" || eni.DeviceIndex != 0 || !eni.DeleteOnTermination {
+		t.Errorf("instance from NetworkInterface.1 = %+v, interface %+v", got, eni)
+	}
+}

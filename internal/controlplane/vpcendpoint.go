@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -327,7 +328,10 @@ func resolveEndpointSubnets(tx store.ReadTx, account, vpcID, serviceName string,
 	for _, z := range zones {
 		offered[z.Name] = true
 	}
-	taken = copyZoneSet(taken)
+	taken = maps.Clone(taken)
+	if taken == nil {
+		taken = map[string]bool{}
+	}
 	out := make([]endpointSubnet, 0, len(order))
 	for _, id := range order {
 		if err := checkEndpointSubnetID(id); err != nil {
@@ -359,15 +363,6 @@ func resolveEndpointSubnets(tx store.ReadTx, account, vpcID, serviceName string,
 		out = append(out, endpointSubnet{subnet: sn, ip: ip})
 	}
 	return out, nil
-}
-
-// copyZoneSet returns a copy of m (never nil).
-func copyZoneSet(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // resolveEndpointGroups validates security groups of an endpoint in vpcID:
@@ -831,7 +826,7 @@ func (s *Service) ModifyVpcEndpoint(ctx context.Context, account string, in Modi
 		if err != nil {
 			return err
 		}
-		enis, added, replaced, err := s.planEndpointSubnets(tx, account, e, svc, in)
+		enis, added, err := s.planEndpointSubnets(tx, account, e, svc, in)
 		if err != nil {
 			return err
 		}
@@ -853,25 +848,21 @@ func (s *Service) ModifyVpcEndpoint(ctx context.Context, account string, in Modi
 		// Every check passed: change the interfaces.
 		kept := make([]model.EndpointENI, 0, len(enis)+len(added))
 		for _, en := range e.ENIs {
-			if _, ok := enis[en.SubnetID]; !ok {
-				if err := s.deleteEndpointENI(tx, e.OwnerID, en); err != nil {
-					return err
-				}
-			}
-		}
-		for _, en := range e.ENIs {
 			sn, ok := enis[en.SubnetID]
-			if !ok {
-				continue
-			}
-			if replaced[en.SubnetID] {
+			replace := sn.subnet != nil
+			if !ok || replace {
 				if err := s.deleteEndpointENI(tx, e.OwnerID, en); err != nil {
 					return err
 				}
+			}
+			switch {
+			case !ok:
+				continue
+			case replace:
 				if en, err = s.createEndpointENI(tx, e.ID, sn, groups); err != nil {
 					return err
 				}
-			} else if !slices.Equal(groups, e.Groups) {
+			case !slices.Equal(groups, e.Groups):
 				if err := setENIGroups(tx, e.OwnerID, en.ENIID, groups); err != nil {
 					return err
 				}
@@ -892,10 +883,11 @@ func (s *Service) ModifyVpcEndpoint(ctx context.Context, account string, in Modi
 }
 
 // planEndpointSubnets works out ModifyVpcEndpoint's subnet changes: the
-// subnets that keep an interface (by subnet id; replaced ones with their
-// new address), the subnets that get a new one, in request order, and
-// which kept subnets get their interface replaced. Nothing is written.
-func (s *Service) planEndpointSubnets(tx store.ReadTx, account string, e *model.VpcEndpoint, svc *model.EndpointService, in ModifyVpcEndpointInput) (keep map[string]endpointSubnet, added []endpointSubnet, replaced map[string]bool, err error) {
+// subnets that keep an interface (by subnet id; the zero endpointSubnet
+// for an unchanged one, the subnet and new address for one whose
+// interface is replaced) and the subnets that get a new one, in request
+// order. Nothing is written.
+func (s *Service) planEndpointSubnets(tx store.ReadTx, account string, e *model.VpcEndpoint, svc *model.EndpointService, in ModifyVpcEndpointInput) (keep map[string]endpointSubnet, added []endpointSubnet, err error) {
 	current := map[string]model.EndpointENI{}
 	for _, en := range e.ENIs {
 		current[en.SubnetID] = en
@@ -903,19 +895,18 @@ func (s *Service) planEndpointSubnets(tx store.ReadTx, account string, e *model.
 	removed := map[string]bool{}
 	for _, id := range dedupe(in.RemoveSubnetIDs) {
 		if err := checkEndpointSubnetID(id); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if _, ok := current[id]; !ok {
-			return nil, nil, nil, errInvalidParameter("The subnet %s is not associated with the VPC endpoint %s.", id, e.ID)
+			return nil, nil, errInvalidParameter("The subnet %s is not associated with the VPC endpoint %s.", id, e.ID)
 		}
 		removed[id] = true
 	}
 	order, addrs, err := subnetConfigs(in.AddSubnetIDs, in.SubnetConfigurations)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	keep = map[string]endpointSubnet{}
-	replaced = map[string]bool{}
 	taken := map[string]bool{}
 	for _, en := range e.ENIs {
 		if !removed[en.SubnetID] {
@@ -927,7 +918,7 @@ func (s *Service) planEndpointSubnets(tx store.ReadTx, account string, e *model.
 	for _, id := range order {
 		switch {
 		case removed[id]:
-			return nil, nil, nil, errInvalidParameter("The subnet %s cannot be both added to and removed from the VPC endpoint %s.", id, e.ID)
+			return nil, nil, errInvalidParameter("The subnet %s cannot be both added to and removed from the VPC endpoint %s.", id, e.ID)
 		case current[id].ENIID == "":
 			newOrder = append(newOrder, id)
 			continue
@@ -935,37 +926,36 @@ func (s *Service) planEndpointSubnets(tx store.ReadTx, account string, e *model.
 		// An existing subnet: a new address replaces its interface.
 		ip, err := parseEndpointIPv4(addrs[id])
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if !ip.IsValid() || ip.String() == current[id].PrivateIP {
 			continue
 		}
 		sn, err := loadSubnet(tx, account, id)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if err := checkRequestedAddress(tx, sn, ip); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		keep[id] = endpointSubnet{subnet: sn, ip: ip}
-		replaced[id] = true
 	}
 	if len(newOrder) > 0 {
 		if svc == nil || svc.State != model.ServiceAvailable {
-			return nil, nil, nil, errInvalidServiceName(e.ServiceName)
+			return nil, nil, errInvalidServiceName(e.ServiceName)
 		}
 		zones, err := s.serviceZones(tx, svc)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if added, err = resolveEndpointSubnets(tx, account, e.VpcID, svc.Name, zones, taken, newOrder, addrs); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 	}
 	if len(keep)+len(added) == 0 {
-		return nil, nil, nil, errInvalidParameter("At least one subnet must be specified for an Interface type VPC Endpoint.")
+		return nil, nil, errInvalidParameter("At least one subnet must be specified for an Interface type VPC Endpoint.")
 	}
-	return keep, added, replaced, nil
+	return keep, added, nil
 }
 
 // planEndpointGroups returns an endpoint's groups after adding add

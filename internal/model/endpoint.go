@@ -1,10 +1,6 @@
 package model
 
-import (
-	"crypto/rand"
-	"fmt"
-	"time"
-)
+import "time"
 
 // Id prefixes of PrivateLink resources.
 const (
@@ -180,13 +176,10 @@ func NewEndpointDNSLabel(endpointID string) string {
 
 // RandomLabel returns n random lowercase alphanumerics.
 func RandomLabel(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // rand.Read never fails on Linux
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
+	return randString("abcdefghijklmnopqrstuvwxyz0123456789", n)
+}
+
+// RandomAlnum returns n random letters (either case) and digits.
+func RandomAlnum(n int) string {
+	return randString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n)
 }

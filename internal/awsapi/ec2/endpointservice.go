@@ -42,11 +42,11 @@ func serviceConfigurationOut(c controlplane.ServiceConfiguration) ServiceConfigu
 	}
 	return ServiceConfiguration{
 		AcceptanceRequired:          new(c.AcceptanceRequired),
-		AvailabilityZoneIds:         wireconv.All(c.AvailabilityZoneIDs, stringOut),
-		AvailabilityZones:           wireconv.All(c.AvailabilityZones, stringOut),
-		BaseEndpointDnsNames:        wireconv.All(c.BaseEndpointDNSNames, stringOut),
+		AvailabilityZoneIds:         append([]string{}, c.AvailabilityZoneIDs...),
+		AvailabilityZones:           append([]string{}, c.AvailabilityZones...),
+		BaseEndpointDnsNames:        append([]string{}, c.BaseEndpointDNSNames...),
 		ManagesVpcEndpoints:         new(false),
-		NetworkLoadBalancerArns:     wireconv.All(c.NetworkLoadBalancerARNs, stringOut),
+		NetworkLoadBalancerArns:     append([]string{}, c.NetworkLoadBalancerARNs...),
 		PayerResponsibility:         wireconv.OptString(c.PayerResponsibility),
 		PrivateDnsName:              wireconv.OptString(c.PrivateDNSName),
 		PrivateDnsNameConfiguration: dns,
@@ -55,16 +55,13 @@ func serviceConfigurationOut(c controlplane.ServiceConfiguration) ServiceConfigu
 		ServiceName:                 new(c.Name),
 		ServiceState:                new(c.State),
 		ServiceType:                 []ServiceTypeDetail{{ServiceType: new(model.EndpointTypeInterface)}},
-		SupportedIpAddressTypes:     wireconv.All(c.SupportedIPAddressTypes, stringOut),
+		SupportedIpAddressTypes:     append([]string{}, c.SupportedIPAddressTypes...),
 		SupportedRegions: wireconv.All(c.SupportedRegions, func(r controlplane.SupportedRegion) SupportedRegionDetail {
 			return SupportedRegionDetail{Region: new(r.Region), ServiceState: new(r.ServiceState)}
 		}),
 		Tags: tagsOut(c.Tags),
 	}
 }
-
-// stringOut is the conversion of a list of strings: none.
-func stringOut(s string) string { return s }
 
 // unsuccessfulItemsFromCP converts the items a batch call did not act on.
 func unsuccessfulItemsFromCP(in []controlplane.UnsuccessfulItem) []UnsuccessfulItem {
@@ -166,18 +163,17 @@ func (a *API) ModifyVpcEndpointServicePermissions(ctx context.Context, req *awsa
 	if err != nil {
 		return nil, err
 	}
-	out := &ModifyVpcEndpointServicePermissionsOutput{ReturnValue: new(true)}
-	if len(added) > 0 {
-		out.AddedPrincipals = wireconv.All(added, func(p controlplane.AddedPrincipal) AddedPrincipal {
+	return &ModifyVpcEndpointServicePermissionsOutput{
+		ReturnValue: new(true),
+		AddedPrincipals: wireconv.AllOrNil(added, func(p controlplane.AddedPrincipal) AddedPrincipal {
 			return AddedPrincipal{
 				Principal:           new(p.Principal),
 				PrincipalType:       new(p.PrincipalType),
 				ServiceId:           new(p.ServiceID),
 				ServicePermissionId: new(p.ServicePermissionID),
 			}
-		})
-	}
-	return out, nil
+		}),
+	}, nil
 }
 
 // DescribeVpcEndpointServicePermissions implements
@@ -239,7 +235,7 @@ func vpcEndpointConnectionOut(c controlplane.VpcEndpointConnection) VpcEndpointC
 		CreationTimestamp:       new(c.Created),
 		DnsEntries:              wireconv.All(c.DNSEntries, dnsEntryOut),
 		IpAddressType:           wireconv.OptString(c.IPAddressType),
-		NetworkLoadBalancerArns: wireconv.All(c.NetworkLoadBalancerARNs, stringOut),
+		NetworkLoadBalancerArns: append([]string{}, c.NetworkLoadBalancerARNs...),
 		ServiceId:               new(c.ServiceID),
 		VpcEndpointConnectionId: wireconv.OptString(c.ConnectionID),
 		VpcEndpointId:           new(c.VpcEndpointID),

@@ -41,7 +41,7 @@ func (f *pvdWireTXT) LookupTXT(_ context.Context, name string) ([]string, error)
 
 // pvdWire is an EC2 handler over a store where the provider has a VPC with
 // subnets in zones a and b and a network load balancer in both, and the
-// consumer a VPC with a subnet in zone a.
+// consumer a VPC with subnets in zones a and b, the one in zone a used.
 type pvdWire struct {
 	t        *testing.T
 	h        awsapi.Handler
@@ -68,16 +68,9 @@ func newPvdWire(t *testing.T) *pvdWire {
 		t.Fatal(err)
 	}
 	w.nlbARN = lb.ARN
-	cvpc, err := cp.CreateVpc(ctx, pvdWireConsumer, controlplane.CreateVpcInput{CidrBlock: "10.0.0.0/16"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.vpcID = cvpc.ID
-	csn, err := cp.CreateSubnet(ctx, pvdWireConsumer, controlplane.CreateSubnetInput{VpcID: cvpc.ID, CidrBlock: "10.0.1.0/24", AvailabilityZone: "us-east-1a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.subnetID = csn.ID
+	var csubnets []string
+	w.vpcID, csubnets = apitest.Network(t, cp, pvdWireConsumer, "10.0.0.0/16")
+	w.subnetID = csubnets[0]
 	return w
 }
 

@@ -136,27 +136,23 @@ func stateChangesOut(in []controlplane.InstanceStateChange) []InstanceStateChang
 
 // RunInstances implements RunInstancesAPI. Parameters the control plane
 // does not model and that change nothing in the network (BlockDeviceMapping.N,
-// KeyName, …) are not passed on; NetworkInterface.N is, within what an
-// instance here has: one interface, its primary.
+// KeyName, …) are not passed on; NetworkInterface.N is.
 func (a *API) RunInstances(ctx context.Context, req *awsapi.Request, in *RunInstancesInput) (*RunInstancesOutput, error) {
-	cin := controlplane.RunInstancesInput{
-		ImageID:          wireconv.Deref(in.ImageId),
-		InstanceType:     wireconv.Deref(in.InstanceType),
-		MinCount:         in.MinCount,
-		MaxCount:         in.MaxCount,
-		SubnetID:         wireconv.Deref(in.SubnetId),
-		SecurityGroupIDs: in.SecurityGroupIds,
-		SecurityGroups:   in.SecurityGroups,
-		PrivateIPAddress: wireconv.Deref(in.PrivateIpAddress),
-		UserData:         wireconv.Deref(in.UserData),
-		TagSpecs:         tagSpecsIn(in.TagSpecifications),
-		ClientToken:      wireconv.Deref(in.ClientToken),
-		DryRun:           wireconv.Deref(in.DryRun),
-	}
-	if err := primaryInterfaceIn(in, &cin); err != nil {
-		return nil, err
-	}
-	r, err := a.cp.RunInstances(ctx, req.Caller.AccountID, cin)
+	r, err := a.cp.RunInstances(ctx, req.Caller.AccountID, controlplane.RunInstancesInput{
+		ImageID:           wireconv.Deref(in.ImageId),
+		InstanceType:      wireconv.Deref(in.InstanceType),
+		MinCount:          in.MinCount,
+		MaxCount:          in.MaxCount,
+		SubnetID:          wireconv.Deref(in.SubnetId),
+		SecurityGroupIDs:  in.SecurityGroupIds,
+		SecurityGroups:    in.SecurityGroups,
+		PrivateIPAddress:  wireconv.Deref(in.PrivateIpAddress),
+		NetworkInterfaces: wireconv.AllOrNil(in.NetworkInterfaces, runNetworkInterfaceIn),
+		UserData:          wireconv.Deref(in.UserData),
+		TagSpecs:          tagSpecsIn(in.TagSpecifications),
+		ClientToken:       wireconv.Deref(in.ClientToken),
+		DryRun:            wireconv.Deref(in.DryRun),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -164,54 +160,24 @@ func (a *API) RunInstances(ctx context.Context, req *awsapi.Request, in *RunInst
 	return &out, nil
 }
 
-// primaryInterfaceIn moves RunInstances' NetworkInterface.N into cin:
-// the subnet, groups, address and description of the primary interface,
-// as the AWS CLI's --network-interfaces and Terraform's network_interface
-// send them. AWS refuses the instance-level subnet, groups and address
-// beside it, with these messages; what an instance here cannot have (a
-// second interface, an existing one attached, public or IPv6 addresses,
-// secondary addresses, an interface kept after termination) is
-// UnsupportedOperation rather than ignored.
-func primaryInterfaceIn(in *RunInstancesInput, cin *controlplane.RunInstancesInput) error {
-	if len(in.NetworkInterfaces) == 0 {
-		return nil
+// runNetworkInterfaceIn converts one NetworkInterface.N of RunInstances.
+func runNetworkInterfaceIn(ni InstanceNetworkInterfaceSpecification) controlplane.RunNetworkInterface {
+	return controlplane.RunNetworkInterface{
+		DeviceIndex:         ni.DeviceIndex,
+		NetworkCardIndex:    ni.NetworkCardIndex,
+		NetworkInterfaceID:  wireconv.Deref(ni.NetworkInterfaceId),
+		SubnetID:            wireconv.Deref(ni.SubnetId),
+		GroupIDs:            ni.Groups,
+		PrivateIPAddress:    wireconv.Deref(ni.PrivateIpAddress),
+		Description:         wireconv.Deref(ni.Description),
+		InterfaceType:       wireconv.Deref(ni.InterfaceType),
+		DeleteOnTermination: ni.DeleteOnTermination,
+		PublicIP:            wireconv.Deref(ni.AssociatePublicIpAddress) || wireconv.Deref(ni.AssociateCarrierIpAddress),
+		SecondaryIPv4: len(ni.PrivateIpAddresses) > 0 || ni.SecondaryPrivateIpAddressCount != nil ||
+			ni.Ipv4PrefixCount != nil || len(ni.Ipv4Prefixes) > 0,
+		IPv6: ni.Ipv6AddressCount != nil || len(ni.Ipv6Addresses) > 0 || ni.Ipv6PrefixCount != nil ||
+			len(ni.Ipv6Prefixes) > 0 || wireconv.Deref(ni.PrimaryIpv6),
 	}
-	switch {
-	case in.SubnetId != nil:
-		return awsapi.Errorf("InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request")
-	case len(in.SecurityGroupIds) > 0 || len(in.SecurityGroups) > 0:
-		return awsapi.Errorf("InvalidParameterCombination", "Network interfaces and an instance-level security groups may not be specified on the same request")
-	case in.PrivateIpAddress != nil:
-		return awsapi.Errorf("InvalidParameterCombination", "Network interfaces and an instance-level private IP address should not be specified on the same request")
-	case len(in.NetworkInterfaces) > 1:
-		return awsapi.Errorf("UnsupportedOperation", "An instance here has one network interface: give NetworkInterface.1 only, with DeviceIndex 0.")
-	}
-	ni := in.NetworkInterfaces[0]
-	switch {
-	case ni.DeviceIndex == nil && ni.NetworkCardIndex == nil:
-		return awsapi.Errorf("InvalidParameterValue", "Each network interface requires a device index.")
-	case wireconv.Deref(ni.DeviceIndex) != 0 || wireconv.Deref(ni.NetworkCardIndex) != 0:
-		return awsapi.Errorf("UnsupportedOperation", "An instance here has one network interface, at DeviceIndex 0 on NetworkCardIndex 0.")
-	case ni.NetworkInterfaceId != nil:
-		return awsapi.Errorf("UnsupportedOperation", "Attaching an existing network interface at launch is not supported; give SubnetId and Groups instead.")
-	case ni.SubnetId == nil:
-		return awsapi.Errorf("MissingParameter", "The request must contain the parameter NetworkInterface.1.SubnetId")
-	case wireconv.Deref(ni.AssociatePublicIpAddress) || wireconv.Deref(ni.AssociateCarrierIpAddress):
-		return awsapi.Errorf("UnsupportedOperation", "Public IP addresses are not supported: VPCs here have no internet path.")
-	case ni.DeleteOnTermination != nil && !*ni.DeleteOnTermination:
-		return awsapi.Errorf("UnsupportedOperation", "The primary network interface is deleted with its instance; DeleteOnTermination=false is not supported.")
-	case len(ni.PrivateIpAddresses) > 0 || ni.SecondaryPrivateIpAddressCount != nil || ni.Ipv4PrefixCount != nil || len(ni.Ipv4Prefixes) > 0:
-		return awsapi.Errorf("UnsupportedOperation", "Secondary private IPv4 addresses and prefixes are not supported; give PrivateIpAddress.")
-	case ni.Ipv6AddressCount != nil || len(ni.Ipv6Addresses) > 0 || ni.Ipv6PrefixCount != nil || len(ni.Ipv6Prefixes) > 0 || wireconv.Deref(ni.PrimaryIpv6):
-		return awsapi.Errorf("UnsupportedOperation", "IPv6 addresses are not supported.")
-	case ni.InterfaceType != nil && *ni.InterfaceType != model.InterfaceTypeInterface:
-		return awsapi.Errorf("UnsupportedOperation", "Network interface type %s is not supported.", *ni.InterfaceType)
-	}
-	cin.SubnetID = *ni.SubnetId
-	cin.SecurityGroupIDs = ni.Groups
-	cin.PrivateIPAddress = wireconv.Deref(ni.PrivateIpAddress)
-	cin.ENIDescription = wireconv.Deref(ni.Description)
-	return nil
 }
 
 // DescribeInstances implements DescribeInstancesAPI.

@@ -201,14 +201,6 @@ func (a *API) ModifyVpcEndpoint(ctx context.Context, req *awsapi.Request, in *Mo
 	return &ModifyVpcEndpointOutput{Return: new(true)}, nil
 }
 
-// vpceUnsuccessfulOut converts an unsuccessful item of a batch call.
-func vpceUnsuccessfulOut(u controlplane.UnsuccessfulItem) UnsuccessfulItem {
-	return UnsuccessfulItem{
-		ResourceId: new(u.ResourceID),
-		Error:      &UnsuccessfulItemError{Code: new(u.Code), Message: new(u.Message)},
-	}
-}
-
 // DeleteVpcEndpoints implements DeleteVpcEndpointsAPI. The unsuccessful
 // list is always sent, empty when every endpoint was deleted.
 func (a *API) DeleteVpcEndpoints(ctx context.Context, req *awsapi.Request, in *DeleteVpcEndpointsInput) (*DeleteVpcEndpointsOutput, error) {
@@ -219,5 +211,5 @@ func (a *API) DeleteVpcEndpoints(ctx context.Context, req *awsapi.Request, in *D
 	if err != nil {
 		return nil, err
 	}
-	return &DeleteVpcEndpointsOutput{Unsuccessful: wireconv.All(res.Unsuccessful, vpceUnsuccessfulOut)}, nil
+	return &DeleteVpcEndpointsOutput{Unsuccessful: unsuccessfulItemsFromCP(res.Unsuccessful)}, nil
 }

@@ -2,7 +2,7 @@ package ec2
 
 import (
 	"encoding/json"
-	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -121,15 +121,6 @@ type xmlServiceDetail struct {
 	SupportedIPTypes     []string `xml:"supportedIpAddressTypeSet>item"`
 }
 
-// wantVpceErr fails unless err is the AWS error code with HTTP 400.
-func wantVpceErr(t *testing.T, err error, code string) {
-	t.Helper()
-	var ae *awsapi.Error
-	if !errors.As(err, &ae) || ae.Code != code || ae.HTTPStatus() != 400 {
-		t.Errorf("error = %v, want %s (400)", err, code)
-	}
-}
-
 func TestVpcEndpointActions(t *testing.T) {
 	e := newVpceHandlerEnv(t)
 	c := e.consumer
@@ -152,7 +143,7 @@ func TestVpcEndpointActions(t *testing.T) {
 		t.Errorf("serviceDetailSet mismatch (-want +got):\n%s", diff)
 	}
 	err := e.stranger.call("DescribeVpcEndpointServices", awsapi.Params{"ServiceName.1": e.svcName}, nil)
-	wantVpceErr(t, err, "InvalidServiceName")
+	wantErr(t, err, "InvalidServiceName", http.StatusBadRequest)
 
 	var created struct {
 		VpcEndpoint xmlVpcEndpoint `xml:"vpcEndpoint"`
@@ -219,7 +210,7 @@ func TestVpcEndpointActions(t *testing.T) {
 		t.Errorf("DescribeVpcEndpoints mismatch (-want +got):\n%s", diff)
 	}
 	err = c.call("DescribeVpcEndpoints", awsapi.Params{"VpcEndpointId.1": "vpce-0123456789abcdef0"}, nil)
-	wantVpceErr(t, err, "InvalidVpcEndpointId.NotFound")
+	wantErr(t, err, "InvalidVpcEndpointId.NotFound", http.StatusBadRequest)
 
 	var modified struct {
 		Return string `xml:"return"`
@@ -234,7 +225,7 @@ func TestVpcEndpointActions(t *testing.T) {
 		t.Errorf("subnets after ModifyVpcEndpoint: %v, want %v", got, e.subnets[:1])
 	}
 	err = c.call("ModifyVpcEndpoint", awsapi.Params{"VpcEndpointId": ep.VpcEndpointID, "AddRouteTableId.1": "rtb-12345678"}, nil)
-	wantVpceErr(t, err, "InvalidParameter")
+	wantErr(t, err, "InvalidParameter", http.StatusBadRequest)
 
 	type xmlUnsuccessful struct {
 		Code       string `xml:"error>code"`
@@ -289,22 +280,19 @@ func TestVpcEndpointActionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantVpceErr(t, e.consumer.call(tt.action, tt.params, nil), tt.code)
+			wantErr(t, e.consumer.call(tt.action, tt.params, nil), tt.code, http.StatusBadRequest)
 		})
 	}
 
 	// Another account cannot use the consumer's VPC.
 	err := e.stranger.call("CreateVpcEndpoint", awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0]}, nil)
-	wantVpceErr(t, err, "InvalidVpcID.NotFound")
+	wantErr(t, err, "InvalidVpcID.NotFound", http.StatusBadRequest)
 
 	// DryRun answers 412.
 	err = e.consumer.call("CreateVpcEndpoint", awsapi.Params{
 		"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "DryRun": "true",
 	}, nil)
-	var ae *awsapi.Error
-	if !errors.As(err, &ae) || ae.Code != "DryRunOperation" || ae.HTTPStatus() != 412 {
-		t.Errorf("DryRun: %v, want DryRunOperation (412)", err)
-	}
+	wantErr(t, err, "DryRunOperation", http.StatusPreconditionFailed)
 
 	// The ClientToken comes back, and a retry returns the same endpoint.
 	params := awsapi.Params{"VpcEndpointType": "Interface", "VpcId": e.vpcID, "ServiceName": e.svcName, "SubnetId.1": e.subnets[0], "ClientToken": "tok"}
