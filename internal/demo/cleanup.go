@@ -34,92 +34,63 @@ func (s *scenario) cleanup(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// remove prints the AWS CLI command that deletes id (cli, then id) and
+	// runs del, unless id was never created.
+	remove := func(a *account, id string, del func(context.Context) error, cli ...string) {
+		if id != "" {
+			s.out.aws(a.name, append(cli, id)...)
+			do(del(ctx))
+		}
+	}
 	p, c := s.prov, s.cons
+	// The accounts' own resources; the consumer's go first, its endpoint
+	// holding the provider's service.
+	sides := []struct {
+		a       *account
+		vpc     string
+		subnets []string
+		sg      string
+		inst    string
+	}{
+		{c, r.consVPC, r.consSubnets, r.consSG, r.client},
+		{p, r.provVPC, r.provSubnets, r.provSG, r.web},
+	}
 	// Note every interface first (the load balancer's nodes, the
 	// endpoint's), whose namespaces must go with them.
-	for _, v := range []struct {
-		a  *account
-		id string
-	}{{p, r.provVPC}, {c, r.consVPC}} {
-		if v.id != "" {
-			if _, err := s.interfaces(ctx, v.a, v.id, ""); err != nil {
-				s.log.Warn("list the interfaces of a VPC before deleting it", "vpc", v.id, "err", err)
+	for _, sd := range sides {
+		if sd.vpc != "" {
+			if _, err := s.interfaces(ctx, sd.a, sd.vpc, ""); err != nil {
+				s.log.Warn("list the interfaces of a VPC before deleting it", "vpc", sd.vpc, "err", err)
 			}
 		}
 	}
-	if r.endpointID != "" {
-		s.out.aws(c.name, "ec2", "delete-vpc-endpoints", "--vpc-endpoint-ids", r.endpointID)
-		do(s.deleteEndpoint(ctx))
+	remove(c, r.endpointID, s.deleteEndpoint, "ec2", "delete-vpc-endpoints", "--vpc-endpoint-ids")
+	for _, sd := range sides {
+		remove(sd.a, sd.inst, deleteBy(sd.a.ec2, "TerminateInstances", "InstanceId.1", sd.inst), "ec2", "terminate-instances", "--instance-ids")
 	}
-	if r.client != "" {
-		s.out.aws(c.name, "ec2", "terminate-instances", "--instance-ids", r.client)
-		do(ignoreNotFound(c.ec2(ctx, "TerminateInstances", "InstanceId.1", r.client)))
-	}
-	if r.web != "" {
-		s.out.aws(p.name, "ec2", "terminate-instances", "--instance-ids", r.web)
-		do(ignoreNotFound(p.ec2(ctx, "TerminateInstances", "InstanceId.1", r.web)))
-	}
-	if r.serviceID != "" {
-		s.out.aws(p.name, "ec2", "delete-vpc-endpoint-service-configurations", "--service-ids", r.serviceID)
-		do(s.deleteService(ctx))
-	}
-	if r.listenerARN != "" {
-		s.out.aws(p.name, "elbv2", "delete-listener", "--listener-arn", r.listenerARN)
-		do(ignoreNotFound(p.elb(ctx, "DeleteListener", "ListenerArn", r.listenerARN)))
-	}
-	if r.lbARN != "" {
-		s.out.aws(p.name, "elbv2", "delete-load-balancer", "--load-balancer-arn", r.lbARN)
-		do(s.deleteLoadBalancer(ctx))
-	}
-	if r.tgARN != "" {
-		s.out.aws(p.name, "elbv2", "delete-target-group", "--target-group-arn", r.tgARN)
-		do(retryWhile(ctx, []string{"ResourceInUse"}, func(ctx context.Context) error {
-			return ignoreNotFound(p.elb(ctx, "DeleteTargetGroup", "TargetGroupArn", r.tgARN))
-		}))
-	}
-	for _, in := range []struct {
-		a  *account
-		id string
-	}{{c, r.client}, {p, r.web}} {
-		if in.id != "" {
-			do(s.waitTerminated(ctx, in.a, in.id))
+	remove(p, r.serviceID, s.deleteService, "ec2", "delete-vpc-endpoint-service-configurations", "--service-ids")
+	remove(p, r.listenerARN, deleteBy(p.elb, "DeleteListener", "ListenerArn", r.listenerARN), "elbv2", "delete-listener", "--listener-arn")
+	remove(p, r.lbARN, s.deleteLoadBalancer, "elbv2", "delete-load-balancer", "--load-balancer-arn")
+	remove(p, r.tgARN, deleteBy(p.elb, "DeleteTargetGroup", "TargetGroupArn", r.tgARN, "ResourceInUse"),
+		"elbv2", "delete-target-group", "--target-group-arn")
+	for _, sd := range sides {
+		if sd.inst != "" {
+			do(s.waitTerminated(ctx, sd.a, sd.inst))
 		}
 	}
 	// Security groups, subnets and VPCs go once the interfaces in them
 	// have (the endpoint's, the load balancer's, the instances').
 	deps := []string{"DependencyViolation", "InvalidGroup.InUse", "ResourceInUse"}
-	for _, g := range []struct {
-		a  *account
-		id string
-	}{{c, r.consSG}, {p, r.provSG}} {
-		if g.id != "" {
-			s.out.aws(g.a.name, "ec2", "delete-security-group", "--group-id", g.id)
-			do(retryWhile(ctx, deps, func(ctx context.Context) error {
-				return ignoreNotFound(g.a.ec2(ctx, "DeleteSecurityGroup", "GroupId", g.id))
-			}))
+	for _, sd := range sides {
+		remove(sd.a, sd.sg, deleteBy(sd.a.ec2, "DeleteSecurityGroup", "GroupId", sd.sg, deps...), "ec2", "delete-security-group", "--group-id")
+	}
+	for _, sd := range sides {
+		for _, id := range sd.subnets {
+			remove(sd.a, id, deleteBy(sd.a.ec2, "DeleteSubnet", "SubnetId", id, deps...), "ec2", "delete-subnet", "--subnet-id")
 		}
 	}
-	for _, sn := range []struct {
-		a   *account
-		ids []string
-	}{{c, r.consSubnets}, {p, r.provSubnets}} {
-		for _, id := range sn.ids {
-			s.out.aws(sn.a.name, "ec2", "delete-subnet", "--subnet-id", id)
-			do(retryWhile(ctx, deps, func(ctx context.Context) error {
-				return ignoreNotFound(sn.a.ec2(ctx, "DeleteSubnet", "SubnetId", id))
-			}))
-		}
-	}
-	for _, v := range []struct {
-		a  *account
-		id string
-	}{{c, r.consVPC}, {p, r.provVPC}} {
-		if v.id != "" {
-			s.out.aws(v.a.name, "ec2", "delete-vpc", "--vpc-id", v.id)
-			do(retryWhile(ctx, deps, func(ctx context.Context) error {
-				return ignoreNotFound(v.a.ec2(ctx, "DeleteVpc", "VpcId", v.id))
-			}))
-		}
+	for _, sd := range sides {
+		remove(sd.a, sd.vpc, deleteBy(sd.a.ec2, "DeleteVpc", "VpcId", sd.vpc, deps...), "ec2", "delete-vpc", "--vpc-id")
 	}
 	if len(errs) == 0 {
 		do(s.waitNamespacesGone(ctx))
@@ -180,10 +151,7 @@ func (s *scenario) deleteService(ctx context.Context) error {
 // deleteLoadBalancer deletes the load balancer and waits until it is gone.
 func (s *scenario) deleteLoadBalancer(ctx context.Context) error {
 	p, arn := s.prov, s.res.lbARN
-	err := retryWhile(ctx, []string{"ResourceInUse"}, func(ctx context.Context) error {
-		return ignoreNotFound(p.elb(ctx, "DeleteLoadBalancer", "LoadBalancerArn", arn))
-	})
-	if err != nil {
+	if err := deleteBy(p.elb, "DeleteLoadBalancer", "LoadBalancerArn", arn, "ResourceInUse")(ctx); err != nil {
 		return err
 	}
 	return poll(ctx, waitDeleted, "the load balancer to be deleted", func(ctx context.Context) (string, bool, error) {
@@ -230,23 +198,19 @@ func (s *scenario) waitNamespacesGone(ctx context.Context) error {
 	return err
 }
 
-// retryWhile calls fn until it returns nil or an error whose code is not
-// one of codes, or waitDeleted passes.
-func retryWhile(ctx context.Context, codes []string, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, waitDeleted)
-	defer cancel()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		err := fn(ctx)
-		if err == nil || !slices.Contains(codes, awsclient.ErrorCode(err)) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (still after %v)", err, waitDeleted)
-		case <-tick.C:
-		}
+// deleteBy returns a deletion by one call of action (with param set to
+// id) through call (an account's ec2 or elb). It is retried while it fails
+// with one of retryCodes (a dependency not gone yet), for up to
+// waitDeleted; a not-found error counts as done.
+func deleteBy(call func(context.Context, string, ...string) (*awsclient.Node, error), action, param, id string, retryCodes ...string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return poll(ctx, waitDeleted, action+" "+id, func(ctx context.Context) (string, bool, error) {
+			err := ignoreNotFound(call(ctx, action, param, id))
+			if code := awsclient.ErrorCode(err); slices.Contains(retryCodes, code) {
+				return code, false, nil
+			}
+			return "", err == nil, err
+		})
 	}
 }
 

@@ -346,14 +346,13 @@ func (s *scenario) consumer(ctx context.Context) error {
 	if s.res.consVPC, err = s.createVPC(ctx, c, "privlink-demo-consumer"); err != nil {
 		return err
 	}
-	for _, attr := range []string{"EnableDnsSupport", "EnableDnsHostnames"} {
-		flag := "--enable-dns-support"
-		if attr == "EnableDnsHostnames" {
-			flag = "--enable-dns-hostnames"
-		}
-		s.out.aws(c.name, "ec2", "modify-vpc-attribute", "--vpc-id", s.res.consVPC, flag, `{"Value":true}`)
-		if _, err := c.ec2(ctx, "ModifyVpcAttribute", "VpcId", s.res.consVPC, attr+".Value", "true"); err != nil {
-			return fmt.Errorf("turn on %s of the consumer's VPC: %w", attr, err)
+	for _, attr := range []struct{ param, flag string }{
+		{"EnableDnsSupport", "--enable-dns-support"},
+		{"EnableDnsHostnames", "--enable-dns-hostnames"},
+	} {
+		s.out.aws(c.name, "ec2", "modify-vpc-attribute", "--vpc-id", s.res.consVPC, attr.flag, `{"Value":true}`)
+		if _, err := c.ec2(ctx, "ModifyVpcAttribute", "VpcId", s.res.consVPC, attr.param+".Value", "true"); err != nil {
+			return fmt.Errorf("turn on %s of the consumer's VPC: %w", attr.param, err)
 		}
 	}
 	if s.res.consSubnets, err = s.createSubnets(ctx, c, s.res.consVPC, "consumer"); err != nil {

@@ -27,14 +27,14 @@ type Server struct {
 	udp, tcp *dns.Server
 
 	mu      sync.Mutex
-	records map[string][]string // lower-case FQDN → TXT values
-	queries []string            // "TYPE name" of every query, in order
+	records map[string]string // lower-case FQDN → its TXT value
+	queries []string          // "TYPE name" of every query, in order
 }
 
 // Start listens on a free port of 127.0.0.1, UDP and TCP, and serves until
 // Close.
 func Start() (*Server, error) {
-	s := &Server{records: map[string][]string{}}
+	s := &Server{records: map[string]string{}}
 	var err error
 	for range 10 { // the TCP port may be taken where the UDP one was free
 		var pc net.PacketConn
@@ -72,7 +72,7 @@ func (s *Server) Addr() string { return s.addr }
 func (s *Server) Set(name, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.records[strings.ToLower(dns.Fqdn(name))] = []string{value}
+	s.records[strings.ToLower(dns.Fqdn(name))] = value
 }
 
 // Queries returns "TYPE name" for every query the server has had.
@@ -99,19 +99,17 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	q := req.Question[0]
 	s.mu.Lock()
-	vals, ok := s.records[strings.ToLower(q.Name)]
+	val, ok := s.records[strings.ToLower(q.Name)]
 	s.queries = append(s.queries, dns.TypeToString[q.Qtype]+" "+q.Name)
 	s.mu.Unlock()
 	switch {
 	case !ok:
 		m.Rcode = dns.RcodeNameError
 	case q.Qtype == dns.TypeTXT || q.Qtype == dns.TypeANY:
-		for _, v := range vals {
-			m.Answer = append(m.Answer, &dns.TXT{
-				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},
-				Txt: []string{v},
-			})
-		}
+		m.Answer = append(m.Answer, &dns.TXT{
+			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0},
+			Txt: []string{val},
+		})
 	}
 	_ = w.WriteMsg(m) // nothing to do about a lost answer
 }

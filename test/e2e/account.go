@@ -134,7 +134,7 @@ func (e *Env) trackCreatedVpcs(st *middleware.Stack) error {
 			}
 			if o, ok := out.Result.(*ec2.CreateVpcEndpointOutput); ok && o.VpcEndpoint != nil {
 				for _, id := range o.VpcEndpoint.NetworkInterfaceIds {
-					e.TrackEndpointENI(id)
+					e.TrackENI(id)
 				}
 			}
 			if o, ok := out.Result.(*ec2.RunInstancesOutput); ok {

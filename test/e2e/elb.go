@@ -62,14 +62,6 @@ func (a *Account) newObserver() *Account {
 	return &o
 }
 
-// NodeNamespace is the namespace of a load balancer node: "plk-<eni-id>".
-func NodeNamespace(eniID string) string { return "plk-" + eniID }
-
-// TrackNodeENI records the ENI of a load balancer node so that the
-// end-of-test cleanup waits for its namespace to go, and removes it if the
-// daemon did not.
-func (e *Env) TrackNodeENI(id string) { e.track(&e.nodeENIs, id) }
-
 // CreateNLB creates an internal Network Load Balancer named name with one
 // node in each subnet; mods may change the input before it is sent. It
 // records the nodes' ENIs for the cleanup and returns the load balancer as
@@ -144,7 +136,7 @@ func (a *Account) loadBalancerENIs(ctx context.Context) ([]ec2types.NetworkInter
 	var enis []ec2types.NetworkInterface
 	for _, n := range out.NetworkInterfaces {
 		if n.InterfaceType == ec2types.NetworkInterfaceTypeNetworkLoadBalancer {
-			a.env.TrackNodeENI(aws.ToString(n.NetworkInterfaceId))
+			a.env.TrackENI(aws.ToString(n.NetworkInterfaceId))
 			enis = append(enis, n)
 		}
 	}

@@ -128,9 +128,8 @@ type Env struct {
 	vpcIDs   map[string]bool // every VPC id seen created, for the last-resort sweep
 	accounts map[string]*Account
 
-	instanceIDs  map[string]bool // every instance id seen launched, for the same sweep (under mu)
-	nodeENIs     map[string]bool // every load balancer node ENI seen, for the same sweep (under mu)
-	endpointENIs map[string]bool // every VPC endpoint ENI seen, for the same sweep (under mu)
+	instanceIDs map[string]bool // every instance id seen launched, for the same sweep (under mu)
+	enis        map[string]bool // every load balancer node and endpoint ENI seen, for the same sweep (under mu)
 
 	verificationResolver string // --verification-resolver, "" for none
 }
@@ -380,6 +379,12 @@ func (e *Env) logTail(n int) string {
 // namespace. Clients from Account and Client do it for every CreateVpc.
 func (e *Env) TrackVpc(id string) { e.track(&e.vpcIDs, id) }
 
+// TrackENI records the network interface of a load balancer node or of an
+// endpoint so that the end-of-test cleanup waits for its namespace to go,
+// and removes it if the daemon did not. Clients from Account do it for
+// every CreateVpcEndpoint, CreateNLB for the nodes.
+func (e *Env) TrackENI(id string) { e.track(&e.enis, id) }
+
 // track adds id to one of Env's sets of ids for the end-of-test sweep,
 // making the set on first use, and claims its namespace under e.prefix
 // for the sweep of a killed test (testenv.ClaimNamespaces).
@@ -393,9 +398,9 @@ func (e *Env) track(set *map[string]bool, id string) {
 		return
 	}
 	(*set)[id] = true
-	// Every tracked id is a namespace of its own, plk-<id>.
-	if err := testenv.ClaimNamespaces(e.prefix, "plk-"+id); err != nil {
-		e.t.Logf("claim namespace plk-%s: %v", id, err)
+	// Every tracked id is a namespace of its own.
+	if err := testenv.ClaimNamespaces(e.prefix, NamespaceName(id)); err != nil {
+		e.t.Logf("claim namespace %s: %v", NamespaceName(id), err)
 	}
 }
 
@@ -411,20 +416,20 @@ func (e *Env) tracked(set *map[string]bool) []string {
 	return ids
 }
 
-// sweepENIs is the last resort after the daemon has stopped: it removes
-// the namespaces (namespace(id)) of tracked network interfaces (what they
-// are: "node", "endpoint") that are still there.
-func sweepENIs(t testing.TB, ids []string, namespace func(string) string, what string) {
+// sweepNamespaces is the last resort after the daemon has stopped: it
+// removes the namespaces of tracked ids (VPCs, network interfaces) that are
+// still there, and their /etc/netns directories.
+func sweepNamespaces(t testing.TB, ids []string) {
 	for _, id := range ids {
-		name := namespace(id)
+		name := NamespaceName(id)
 		defer removeNetnsEtc(t, name)
 		if !HasNamespace(name) {
 			continue
 		}
 		if err := removeNamespace(name); err != nil {
-			t.Errorf("cleanup: remove leftover %s namespace %s: %v", what, name, err)
+			t.Errorf("cleanup: remove leftover namespace %s: %v", name, err)
 		} else {
-			t.Logf("cleanup: removed leftover %s namespace %s", what, name)
+			t.Logf("cleanup: removed leftover namespace %s", name)
 		}
 	}
 }
@@ -464,17 +469,12 @@ func (e *Env) cleanup() {
 				t.Logf("cleanup: account %s: %v", a.Name, err)
 			}
 		}
-		nodes := append(e.tracked(&e.nodeENIs), e.tracked(&e.endpointENIs)...)
-		if len(deleted) > 0 || len(nodes) > 0 {
+		gone := append(deleted, e.tracked(&e.enis)...)
+		if len(gone) > 0 {
 			err := pollUntil(ctx, nsGoneTimeout, func() error {
-				for _, id := range deleted {
+				for _, id := range gone {
 					if HasNamespace(NamespaceName(id)) {
 						return fmt.Errorf("namespace %s still exists", NamespaceName(id))
-					}
-				}
-				for _, id := range nodes {
-					if HasNamespace(NodeNamespace(id)) {
-						return fmt.Errorf("ENI namespace %s still exists", NodeNamespace(id))
 					}
 				}
 				return nil
@@ -489,19 +489,8 @@ func (e *Env) cleanup() {
 		t.Errorf("cleanup: %v", err)
 	}
 	e.sweepInstances(t)
-	sweepENIs(t, e.tracked(&e.nodeENIs), NodeNamespace, "node")
-	sweepENIs(t, e.tracked(&e.endpointENIs), EndpointENINamespace, "endpoint")
-	for _, id := range e.tracked(&e.vpcIDs) {
-		name := NamespaceName(id)
-		if !HasNamespace(name) {
-			continue
-		}
-		if err := removeNamespace(name); err != nil {
-			t.Errorf("cleanup: remove leftover namespace %s: %v", name, err)
-		} else {
-			t.Logf("cleanup: removed leftover namespace %s", name)
-		}
-	}
+	sweepNamespaces(t, e.tracked(&e.enis))
+	sweepNamespaces(t, e.tracked(&e.vpcIDs))
 	if t.Failed() {
 		t.Logf("privlink server log (%s):\n%s", e.logPath, e.logTail(300))
 	}

@@ -20,8 +20,9 @@ import (
 // symlink to it on every current distribution).
 const netnsDir = "/run/netns"
 
-// NamespaceName is the namespace of a VPC router: "plk-<vpc-id>".
-func NamespaceName(vpcID string) string { return "plk-" + vpcID }
+// NamespaceName is the namespace the daemon makes for a VPC router, a load
+// balancer node or an endpoint's network interface: "plk-<id>".
+func NamespaceName(id string) string { return "plk-" + id }
 
 // Namespaces lists the named namespaces with the plk- prefix: this Env's,
 // and any other daemon's on the host.

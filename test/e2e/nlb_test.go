@@ -142,8 +142,8 @@ func TestPrivilegedNLBAcceptance(t *testing.T) {
 			if got := aws.ToString(n.VpcId); got != vpc {
 				t.Errorf("node ENI %s is in VPC %s, want %s", id, got, vpc)
 			}
-			if !e2e.HasNamespace(e2e.NodeNamespace(id)) {
-				t.Errorf("node ENI %s has no namespace %s", id, e2e.NodeNamespace(id))
+			if !e2e.HasNamespace(e2e.NamespaceName(id)) {
+				t.Errorf("node ENI %s has no namespace %s", id, e2e.NamespaceName(id))
 			}
 		}
 		tgs, err := acct.Observer().ELB.DescribeTargetGroups(t.Context(), &elb.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(lbARN)})

@@ -40,15 +40,6 @@ const (
 // endpointGoneTimeout bounds a deleted endpoint's deleting → gone.
 const endpointGoneTimeout = 15 * time.Second
 
-// EndpointENINamespace is the namespace of an endpoint's network interface:
-// "plk-<eni-id>".
-func EndpointENINamespace(eniID string) string { return "plk-" + eniID }
-
-// TrackEndpointENI records an endpoint's network interface so that the
-// end-of-test cleanup waits for its namespace to go, and removes it if the
-// daemon did not. Clients from Account do it for every CreateVpcEndpoint.
-func (e *Env) TrackEndpointENI(id string) { e.track(&e.endpointENIs, id) }
-
 // Principal is the ARN that allows the account's root (the whole account)
 // to use an endpoint service: arn:aws:iam::<account>:root.
 func (a *Account) Principal() string { return "arn:aws:iam::" + a.ID + ":root" }
@@ -151,7 +142,7 @@ func (a *Account) describeEndpoint(ctx context.Context, id string) (types.VpcEnd
 		return types.VpcEndpoint{}, fmt.Errorf("DescribeVpcEndpoints(%s) returned %d endpoints", id, len(out.VpcEndpoints))
 	}
 	for _, eni := range out.VpcEndpoints[0].NetworkInterfaceIds {
-		a.env.TrackEndpointENI(eni)
+		a.env.TrackENI(eni)
 	}
 	return out.VpcEndpoints[0], nil
 }
@@ -303,7 +294,7 @@ func (a *Account) deleteEndpoints(ctx context.Context) error {
 	var ids []string
 	for _, ep := range eps {
 		for _, eni := range ep.NetworkInterfaceIds {
-			a.env.TrackEndpointENI(eni)
+			a.env.TrackENI(eni)
 		}
 		if string(ep.State) != EndpointDeleting {
 			ids = append(ids, aws.ToString(ep.VpcEndpointId))

@@ -276,8 +276,8 @@ func endpointIPs(t *testing.T, acct *e2e.Account, ep ec2types.VpcEndpoint) map[s
 			t.Errorf("endpoint ENI %s: Description %q, want %q", id, aws.ToString(n.Description), want)
 		}
 		testenv.WaitFor(t, endpointReady, "the namespace of endpoint ENI "+id, func() error {
-			if !e2e.HasNamespace(e2e.EndpointENINamespace(id)) {
-				return fmt.Errorf("no namespace %s", e2e.EndpointENINamespace(id))
+			if !e2e.HasNamespace(e2e.NamespaceName(id)) {
+				return fmt.Errorf("no namespace %s", e2e.NamespaceName(id))
 			}
 			return nil
 		})
@@ -655,8 +655,8 @@ func TestPrivilegedPrivateLinkAWSCLI(t *testing.T) {
 			t.Errorf("dig @10.0.0.2 A %s (a deleted endpoint) = %s, want NXDOMAIN", name2, r)
 		}
 		for _, eni := range ep2.NetworkInterfaceIds {
-			if e2e.HasNamespace(e2e.EndpointENINamespace(eni)) {
-				t.Errorf("the namespace %s of the deleted endpoint's interface is still there", e2e.EndpointENINamespace(eni))
+			if e2e.HasNamespace(e2e.NamespaceName(eni)) {
+				t.Errorf("the namespace %s of the deleted endpoint's interface is still there", e2e.NamespaceName(eni))
 			}
 		}
 		if _, ok := prov.acct.Connections(t)[ep2ID]; ok {
@@ -675,8 +675,8 @@ func TestPrivilegedPrivateLinkAWSCLI(t *testing.T) {
 		e2e.WantError(t, err, "InvalidVpcEndpointId.NotFound", 400)
 		unreachable(t, env, cons.client, "the endpoint is deleted", "http://"+ip1+"/", url1)
 		for _, eni := range ep1.NetworkInterfaceIds {
-			if e2e.HasNamespace(e2e.EndpointENINamespace(eni)) {
-				t.Errorf("the namespace %s of the deleted endpoint's interface is still there", e2e.EndpointENINamespace(eni))
+			if e2e.HasNamespace(e2e.NamespaceName(eni)) {
+				t.Errorf("the namespace %s of the deleted endpoint's interface is still there", e2e.NamespaceName(eni))
 			}
 		}
 	})
@@ -890,8 +890,8 @@ func TestPrivilegedPrivateLinkAZLoss(t *testing.T) {
 			}
 		}
 		testenv.WaitFor(t, settle, "the namespace of the removed interface to go", func() error {
-			if e2e.HasNamespace(e2e.EndpointENINamespace(goneENI)) {
-				return fmt.Errorf("%s still exists", e2e.EndpointENINamespace(goneENI))
+			if e2e.HasNamespace(e2e.NamespaceName(goneENI)) {
+				return fmt.Errorf("%s still exists", e2e.NamespaceName(goneENI))
 			}
 			return nil
 		})
@@ -1101,8 +1101,8 @@ func TestPrivilegedPrivateLinkKill9(t *testing.T) {
 		ep := cons.acct.WaitEndpointState(t, e.id, e.state, endpointReady)
 		e.url = "http://" + endpointIPs(t, cons.acct, ep)[zone] + "/"
 		for _, eni := range ep.NetworkInterfaceIds {
-			e.ns = append(e.ns, e2e.EndpointENINamespace(eni))
-			e.ino = append(e.ino, e2e.NamespaceInode(t, e2e.EndpointENINamespace(eni)))
+			e.ns = append(e.ns, e2e.NamespaceName(eni))
+			e.ino = append(e.ino, e2e.NamespaceInode(t, e2e.NamespaceName(eni)))
 		}
 	}
 	check := func(t *testing.T) {
