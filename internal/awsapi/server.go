@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/privlink/privlink/internal/sigv4"
 )
 
 // MaxBodyBytes is the largest request body the front reads; a larger one is
@@ -379,8 +381,8 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, query []para
 	if !ok {
 		return fail(authMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
-	if !signatureMatches(signingKey(secret, c), a.Signature, amzDate, a, signatureMethods(r.Method, pre),
-		canonicalURI(r.URL.EscapedPath()), canonicalQuery(query, pre),
+	if !signatureMatches(sigv4.SigningKey(secret, c.Date, c.Region, c.Service), a.Signature, amzDate, a, signatureMethods(r.Method, pre),
+		sigv4.CanonicalURI(r.URL.EscapedPath()), canonicalQuery(query, pre),
 		canonicalHeaders(r, a.SignedHeaders), hashes) {
 		return fail(authMismatch, "")
 	}

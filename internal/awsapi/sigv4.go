@@ -12,14 +12,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/privlink/privlink/internal/sigv4"
 )
 
 // SigV4 wire constants.
 const (
-	sigV4Algorithm    = "AWS4-HMAC-SHA256"
+	sigV4Algorithm    = sigv4.Algorithm
 	amzDateLayout     = "20060102T150405Z"
 	scopeDateLayout   = "20060102"
-	scopeTerminator   = "aws4_request"
+	scopeTerminator   = sigv4.ScopeTerminator
 	unsignedPayload   = "UNSIGNED-PAYLOAD"
 	maxClockSkew      = 15 * time.Minute
 	maxPresignExpires = 7 * 24 * 60 * 60 // seconds, as for every AWS presigned URL
@@ -46,7 +48,7 @@ type credential struct {
 
 // scope returns the credential scope: date/region/service/aws4_request.
 func (c credential) scope() string {
-	return c.Date + "/" + c.Region + "/" + c.Service + "/" + scopeTerminator
+	return sigv4.Scope(c.Date, c.Region, c.Service)
 }
 
 // String returns the credential as it appears on the wire.
@@ -302,37 +304,6 @@ func (p presigned) params() []param {
 	)
 }
 
-// uriEncode percent-encodes every byte of s outside the RFC 3986 unreserved
-// set (A-Z a-z 0-9 - . _ ~) with upper-case hex, as SigV4 requires; '/' is
-// kept when keepSlash is set (paths).
-func uriEncode(s string, keepSlash bool) string {
-	const hexdig = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && keepSlash {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexdig[c>>4])
-		b.WriteByte(hexdig[c&15])
-	}
-	return b.String()
-}
-
-// canonicalURI is the path of the canonical request: the path as sent
-// (still escaped), URI-encoded once more, as every AWS service but S3
-// expects and as botocore and aws-sdk-go-v2 both compute it.
-func canonicalURI(escapedPath string) string {
-	if escapedPath == "" {
-		return "/"
-	}
-	return uriEncode(escapedPath, true)
-}
-
 // canonicalQuery encodes the decoded query parameters as SigV4 requires:
 // names and values URI-encoded, then sorted by name and value (after
 // encoding). X-Amz-Signature is left out when presigned is set.
@@ -342,7 +313,7 @@ func canonicalQuery(query []param, presigned bool) string {
 		if presigned && p.Name == qSignature {
 			continue
 		}
-		enc = append(enc, param{uriEncode(p.Name, false), uriEncode(p.Value, false)})
+		enc = append(enc, param{sigv4.URIEncode(p.Name, false), sigv4.URIEncode(p.Value, false)})
 	}
 	slices.SortFunc(enc, func(a, b param) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Value, b.Value))
@@ -422,32 +393,6 @@ func trimAll(v string) string {
 	return b.String()
 }
 
-// canonicalRequest joins the parts of a SigV4 canonical request.
-func canonicalRequest(method, uri, query, headers string, signedHeaders []string, payloadHash string) string {
-	return method + "\n" + uri + "\n" + query + "\n" + headers + "\n" +
-		strings.Join(signedHeaders, ";") + "\n" + payloadHash
-}
-
-// stringToSign builds the SigV4 string to sign.
-func stringToSign(amzDate string, c credential, canonicalReq string) string {
-	h := sha256.Sum256([]byte(canonicalReq))
-	return sigV4Algorithm + "\n" + amzDate + "\n" + c.scope() + "\n" + hex.EncodeToString(h[:])
-}
-
-// signingKey derives the SigV4 signing key for c from secret.
-func signingKey(secret string, c credential) []byte {
-	k := hmacSHA256([]byte("AWS4"+secret), c.Date)
-	k = hmacSHA256(k, c.Region)
-	k = hmacSHA256(k, c.Service)
-	return hmacSHA256(k, scopeTerminator)
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
-}
-
 // isUnsignedPayload reports whether an X-Amz-Content-Sha256 value declares
 // the body unsigned.
 func isUnsignedPayload(v string) bool {
@@ -511,8 +456,8 @@ func signatureMatches(key []byte, sent string, amzDate string, a authorization, 
 	match := false
 	for _, m := range methods {
 		for _, ph := range hashes {
-			cr := canonicalRequest(m, uri, query, headers, a.SignedHeaders, ph)
-			got := hmacSHA256(key, stringToSign(amzDate, a.Credential, cr))
+			cr := sigv4.CanonicalRequest(m, uri, query, headers, a.SignedHeaders, ph)
+			got := sigv4.HMAC(key, sigv4.StringToSign(amzDate, a.Credential.scope(), cr))
 			if hmac.Equal(got, want) {
 				match = true
 			}

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/privlink/privlink/internal/sigv4"
 )
 
 // The aws-sdk-go-v2 signer is the oracle: requests it signs must verify.
@@ -517,7 +519,7 @@ func TestCanonicalURI(t *testing.T) {
 		"/a%20b":  "/a%2520b",
 		"/x/~y.z": "/x/~y.z",
 	} {
-		if got := canonicalURI(in); got != want {
+		if got := sigv4.CanonicalURI(in); got != want {
 			t.Errorf("canonicalURI(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -6,6 +6,6 @@
 //
 // It exists so that the privlink binary (the demo) can drive the API
 // without the aws-sdk-go-v2 service packages, which must stay out of the
-// daemon binary. It imports the standard library only and no other privlink
-// package.
+// daemon binary. Besides the standard library it imports only
+// internal/sigv4, the signing pieces it shares with the daemon's API front.
 package awsclient

@@ -2,7 +2,6 @@ package awsclient
 
 import (
 	"cmp"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -10,14 +9,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/privlink/privlink/internal/sigv4"
 )
 
-// SigV4 constants.
-const (
-	sigV4Algorithm = "AWS4-HMAC-SHA256"
-	amzDateLayout  = "20060102T150405Z"
-	scopeTerm      = "aws4_request"
-)
+// amzDateLayout is X-Amz-Date's format.
+const amzDateLayout = "20060102T150405Z"
 
 // Credentials are an access key and its secret.
 type Credentials struct {
@@ -43,30 +40,13 @@ func Sign(req *http.Request, body []byte, creds Credentials, region, service str
 		host = req.URL.Host
 	}
 	sum := sha256.Sum256(body)
-	cr := strings.Join([]string{
-		req.Method,
-		canonicalURI(req.URL.EscapedPath()),
-		canonicalQuery(req.URL.RawQuery),
-		canonicalHeaders(req.Header, host),
-		strings.Join(signedHeaders, ";"),
-		hex.EncodeToString(sum[:]),
-	}, "\n")
-	scope := amzDate[:8] + "/" + region + "/" + service + "/" + scopeTerm
-	crSum := sha256.Sum256([]byte(cr))
-	sts := sigV4Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(crSum[:])
-	k := hmacSHA256([]byte("AWS4"+creds.SecretAccessKey), amzDate[:8])
-	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, service)
-	k = hmacSHA256(k, scopeTerm)
-	sig := hex.EncodeToString(hmacSHA256(k, sts))
-	req.Header.Set("Authorization", sigV4Algorithm+" Credential="+creds.AccessKeyID+"/"+scope+
+	cr := sigv4.CanonicalRequest(req.Method, sigv4.CanonicalURI(req.URL.EscapedPath()), canonicalQuery(req.URL.RawQuery),
+		canonicalHeaders(req.Header, host), signedHeaders, hex.EncodeToString(sum[:]))
+	scope := sigv4.Scope(amzDate[:8], region, service)
+	key := sigv4.SigningKey(creds.SecretAccessKey, amzDate[:8], region, service)
+	sig := hex.EncodeToString(sigv4.HMAC(key, sigv4.StringToSign(amzDate, scope, cr)))
+	req.Header.Set("Authorization", sigv4.Algorithm+" Credential="+creds.AccessKeyID+"/"+scope+
 		", SignedHeaders="+strings.Join(signedHeaders, ";")+", Signature="+sig)
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
 }
 
 // canonicalHeaders renders the signed headers: host is the request's host,
@@ -86,15 +66,6 @@ func canonicalHeaders(h http.Header, host string) string {
 	return b.String()
 }
 
-// canonicalURI encodes the (already escaped) path once more, as every AWS
-// service but S3 expects.
-func canonicalURI(escapedPath string) string {
-	if escapedPath == "" {
-		return "/"
-	}
-	return uriEncode(escapedPath, true)
-}
-
 // canonicalQuery sorts and encodes the query parameters. A query that does
 // not parse is signed as it would be decoded leniently; the client never
 // sends one.
@@ -104,7 +75,7 @@ func canonicalQuery(raw string) string {
 	var ps []kv
 	for k, vs := range vals {
 		for _, v := range vs {
-			ps = append(ps, kv{uriEncode(k, false), uriEncode(v, false)})
+			ps = append(ps, kv{sigv4.URIEncode(k, false), sigv4.URIEncode(v, false)})
 		}
 	}
 	slices.SortFunc(ps, func(a, b kv) int { return cmp.Or(strings.Compare(a.k, b.k), strings.Compare(a.v, b.v)) })
@@ -113,23 +84,4 @@ func canonicalQuery(raw string) string {
 		parts[i] = p.k + "=" + p.v
 	}
 	return strings.Join(parts, "&")
-}
-
-// uriEncode percent-encodes every byte outside the RFC 3986 unreserved set
-// with upper-case hex; '/' is kept when keepSlash is set.
-func uriEncode(s string, keepSlash bool) string {
-	const hexdig = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '/' && keepSlash {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexdig[c>>4])
-		b.WriteByte(hexdig[c&15])
-	}
-	return b.String()
 }
