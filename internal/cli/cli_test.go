@@ -20,8 +20,12 @@ import (
 	"github.com/privlink/privlink/internal/model"
 )
 
-// fakeBackend answers the admin API with fixed data.
-type fakeBackend struct{ lastName string }
+// fakeBackend answers the admin API with fixed data; Status lists
+// namespaces, or two VPCs' when it is nil.
+type fakeBackend struct {
+	lastName   string
+	namespaces []string
+}
 
 var created = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
@@ -45,6 +49,9 @@ func (b *fakeBackend) ConsoleOutput(ctx context.Context, id string) (admin.Conso
 }
 
 func (b *fakeBackend) Status(ctx context.Context) (admin.Status, error) {
+	if b.namespaces != nil {
+		return admin.Status{Namespaces: b.namespaces, Reconciled: true}, nil
+	}
 	return admin.Status{
 		Region: "us-east-1", Zones: []string{"us-east-1a", "us-east-1b"}, Listen: "127.0.0.1:4566",
 		StoreRevision: 9, Accounts: 2, Vpcs: 2, Subnets: 3,
@@ -274,6 +281,7 @@ func TestClientErrors(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "admin.sock")
 	notRunning := "cannot reach privlink daemon at " + sock + ": is `privlink server` running?"
+	other := serve(t, &fakeBackend{}) // a daemon whose namespaces are VPCs only
 	tests := []struct {
 		args    []string
 		wantErr string
@@ -288,6 +296,8 @@ func TestClientErrors(t *testing.T) {
 		{[]string{"exec", "i-0123456789abcdef0", "--"}, "exec: no command to run: privlink exec i-0123456789abcdef0 -- COMMAND [ARG...]"},
 		{[]string{"exec"}, "requires at least 1 arg(s), only received 0"},
 		{[]string{"exec", "i-0123456789abcdef0", "--", "true"}, "instance i-0123456789abcdef0 has no namespace: is it running?"},
+		{[]string{"exec", "--data-dir", dir, "i-0123456789abcdef0", "--", "true"}, notRunning},
+		{[]string{"exec", "--data-dir", other, "i-0123456789abcdef0", "--", "true"}, "instance i-0123456789abcdef0 is not running on the daemon in " + other},
 	}
 	for _, tt := range tests {
 		out, err := run(t, env{}, tt.args...)

@@ -7,15 +7,19 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/privlink/privlink/internal/admin"
+	"github.com/privlink/privlink/internal/config"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/nsexec"
 )
 
 func newExecCmd(e env) *cobra.Command {
+	var dataDir string
 	cmd := &cobra.Command{
 		Use:   "exec INSTANCE-ID [--] COMMAND [ARG...]",
 		Short: "Run a command inside an instance's network namespace",
@@ -25,7 +29,8 @@ func newExecCmd(e env) *cobra.Command {
 			"filesystem is shared. Standard input and output pass through. privlink exits with\n" +
 			"the command's status, 128+N if signal N killed it. SIGTERM and SIGHUP are passed\n" +
 			"on to the command; SIGINT and SIGQUIT from a terminal reach it directly.\n" +
-			"It needs root, and no running daemon.",
+			"It needs root, and no running daemon. With --data-dir it first asks the daemon\n" +
+			"whose admin socket is there whether the instance's namespace is one of its own.",
 		Example: "  privlink exec i-0123456789abcdef0 -- curl -s http://10.0.1.10/\n" +
 			"  privlink exec i-0123456789abcdef0 -- dig ip-10-0-1-10.ec2.internal",
 		Args: cobra.MinimumNArgs(1),
@@ -40,6 +45,11 @@ func newExecCmd(e env) *cobra.Command {
 			if len(argv) == 0 {
 				return fmt.Errorf("exec: no command to run: privlink exec %s -- COMMAND [ARG...]", id)
 			}
+			if cmd.Flags().Changed("data-dir") {
+				if err := checkManaged(cmd.Context(), dataDir, e.namespace(id), id); err != nil {
+					return err
+				}
+			}
 			code, err := runIn(cmd.Context(), e, id, argv)
 			if err != nil {
 				return err
@@ -53,7 +63,24 @@ func newExecCmd(e env) *cobra.Command {
 	// Flags only before the instance id: everything after it is the
 	// command's.
 	cmd.Flags().SetInterspersed(false)
+	// Scripts pass --data-dir to every privlink subcommand; exec needs no
+	// daemon, so without the flag it asks none.
+	cmd.Flags().StringVar(&dataDir, "data-dir", config.DefaultDataDir, "data directory of a daemon to ask whether the instance is its own (default: ask none)")
 	return cmd
+}
+
+// checkManaged asks the daemon with its admin socket in dataDir whether
+// namespace ns, of instance id, is one it manages: a namespace of the same
+// name from another daemon on the host, or one left behind, is not it.
+func checkManaged(ctx context.Context, dataDir, ns, id string) error {
+	st, err := admin.NewClient(config.AdminSocket(dataDir)).Status(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(st.Namespaces, ns) {
+		return fmt.Errorf("instance %s is not running on the daemon in %s", id, dataDir)
+	}
+	return nil
 }
 
 // runIn runs argv in the namespace of instance id and returns its exit

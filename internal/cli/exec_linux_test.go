@@ -45,6 +45,7 @@ func TestPrivilegedExec(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	managing := serve(t, &fakeBackend{namespaces: []string{ns}})
 	tests := []struct {
 		name     string
 		args     []string
@@ -62,6 +63,7 @@ func TestPrivilegedExec(t *testing.T) {
 		{name: "killed by a signal", args: []string{"exec", id, "--", "sh", "-c", "kill -TERM $$"}, wantCode: 128 + 15},
 		{name: "command not found", args: []string{"exec", id, "--", "plktest-no-such-command"}, wantCode: nsexec.ExitNotFound},
 		{name: "unknown instance", args: []string{"exec", "i-0000000000000000f", "--", "true"}, wantErr: "instance i-0000000000000000f has no namespace: is it running?"},
+		{name: "the daemon's own", args: []string{"exec", "--data-dir", managing, id, "--", "true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
