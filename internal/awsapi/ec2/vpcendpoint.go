@@ -34,7 +34,7 @@ func serviceDetailOut(d controlplane.ServiceDetail) ServiceDetail {
 		AcceptanceRequired:         new(d.AcceptanceRequired),
 		ManagesVpcEndpoints:        new(d.ManagesVpcEndpoints),
 		PayerResponsibility:        wireconv.OptString(d.PayerResponsibility),
-		Tags:                       tagsOut(d.Tags),
+		Tags:                       wireconv.All(d.Tags, tagOut), // [] when none, as AWS sends it
 		SupportedIpAddressTypes:    d.SupportedIPAddressTypes,
 	}
 	if d.PrivateDNSName != "" {

@@ -119,6 +119,7 @@ type xmlServiceDetail struct {
 	AcceptanceRequired   string   `xml:"acceptanceRequired"`
 	ManagesVpcEndpoints  string   `xml:"managesVpcEndpoints"`
 	SupportedIPTypes     []string `xml:"supportedIpAddressTypeSet>item"`
+	TagSet               *string  `xml:"tagSet"` // sent empty when untagged
 }
 
 func TestVpcEndpointActions(t *testing.T) {
@@ -135,6 +136,7 @@ func TestVpcEndpointActions(t *testing.T) {
 		AvailabilityZones: []string{"us-east-1a", "us-east-1b"}, AvailabilityZoneIDs: []string{"use1-az1", "use1-az2"},
 		Owner: vpceTestProvider, BaseEndpointDNSNames: []string{e.svcID + ".us-east-1.vpce.amazonaws.com"},
 		PolicySupported: "false", AcceptanceRequired: "false", ManagesVpcEndpoints: "false", SupportedIPTypes: []string{"ipv4"},
+		TagSet: new(""),
 	}
 	if diff := cmp.Diff([]string{e.svcName}, services.Names); diff != "" {
 		t.Errorf("serviceNameSet mismatch (-want +got):\n%s", diff)

@@ -18,8 +18,8 @@ var (
 
 // listenerOut converts a listener to its wire form. Its default action is
 // written the way AWS answers for a Network Load Balancer: the target group
-// both as TargetGroupArn and as a ForwardConfig of weight 1 without
-// stickiness.
+// both as TargetGroupArn and as a ForwardConfig that names it alone, with
+// neither the weight nor the stickiness config an ALB's listener carries.
 func listenerOut(l model.Listener) Listener {
 	return Listener{
 		ListenerArn:     new(l.ARN),
@@ -30,8 +30,7 @@ func listenerOut(l model.Listener) Listener {
 			Type:           new(controlplane.ActionTypeForward),
 			TargetGroupArn: new(l.TargetGroupARN),
 			ForwardConfig: &ForwardActionConfig{
-				TargetGroups:                []TargetGroupTuple{{TargetGroupArn: new(l.TargetGroupARN), Weight: new(int32(1))}},
-				TargetGroupStickinessConfig: &TargetGroupStickinessConfig{Enabled: new(false)},
+				TargetGroups: []TargetGroupTuple{{TargetGroupArn: new(l.TargetGroupARN)}},
 			},
 		}},
 	}

@@ -9,14 +9,14 @@ import (
 
 type lbwXMLTGTuple struct {
 	ARN    string `xml:"TargetGroupArn"`
-	Weight int32  `xml:"Weight"`
+	Weight *int32 `xml:"Weight"`
 }
 
 type lbwXMLAction struct {
 	Type           string          `xml:"Type"`
 	TargetGroupARN string          `xml:"TargetGroupArn"`
 	TargetGroups   []lbwXMLTGTuple `xml:"ForwardConfig>TargetGroups>member"`
-	Stickiness     string          `xml:"ForwardConfig>TargetGroupStickinessConfig>Enabled"`
+	Stickiness     *bool           `xml:"ForwardConfig>TargetGroupStickinessConfig>Enabled"`
 }
 
 type lbwXMLListener struct {
@@ -37,7 +37,8 @@ func (w *world) lb(name string) string {
 }
 
 func lbwForwardTo(tgARN string) []lbwXMLAction {
-	return []lbwXMLAction{{Type: "forward", TargetGroupARN: tgARN, TargetGroups: []lbwXMLTGTuple{{tgARN, 1}}, Stickiness: "false"}}
+	// As AWS answers for an NLB: no Weight, no stickiness config.
+	return []lbwXMLAction{{Type: "forward", TargetGroupARN: tgARN, TargetGroups: []lbwXMLTGTuple{{ARN: tgARN}}}}
 }
 
 func TestListenerActions(t *testing.T) {

@@ -28,7 +28,9 @@ func targetsIn(in []TargetDescription) []controlplane.TargetDescription {
 
 // targetHealthOut converts one target's health. Target.AvailabilityZone is
 // sent only when the target was registered with one; TargetHealth.Reason
-// and Description are absent for a healthy target.
+// and Description are absent for a healthy target. AdministrativeOverride
+// is always "no override", as AWS sends it for every target: privlink has
+// no zonal shift or other override.
 func targetHealthOut(h controlplane.TargetHealthReport) TargetHealthDescription {
 	return TargetHealthDescription{
 		Target: &TargetDescription{
@@ -41,6 +43,11 @@ func targetHealthOut(h controlplane.TargetHealthReport) TargetHealthDescription 
 			State:       new(h.State),
 			Reason:      wireconv.OptString(h.Reason),
 			Description: wireconv.OptString(h.Description),
+		},
+		AdministrativeOverride: &AdministrativeOverride{
+			State:       new("no_override"),
+			Reason:      new("AdministrativeOverride.NoOverride"),
+			Description: new("No override is currently active on target"),
 		},
 	}
 }

@@ -67,10 +67,11 @@ func TestTargetActions(t *testing.T) {
 
 	// No load balancer yet: unused. The whole document, as botocore reads it.
 	body = w.must("DescribeTargetHealth", awsapi.Params{"TargetGroupArn": arn, "Targets.member.1.Id": inst}, nil)
+	const noOverride = `<AdministrativeOverride><Description>No override is currently active on target</Description><Reason>AdministrativeOverride.NoOverride</Reason><State>no_override</State></AdministrativeOverride>`
 	want := `<DescribeTargetHealthResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><DescribeTargetHealthResult><TargetHealthDescriptions>` +
-		`<member><HealthCheckPort>80</HealthCheckPort><Target><Id>` + inst + `</Id><Port>80</Port></Target>` +
+		`<member>` + noOverride + `<HealthCheckPort>80</HealthCheckPort><Target><Id>` + inst + `</Id><Port>80</Port></Target>` +
 		`<TargetHealth><Description>Target group is not configured to receive traffic from the load balancer</Description><Reason>Target.NotInUse</Reason><State>unused</State></TargetHealth></member>` +
-		`<member><HealthCheckPort>8080</HealthCheckPort><Target><Id>` + inst + `</Id><Port>8080</Port></Target>` +
+		`<member>` + noOverride + `<HealthCheckPort>8080</HealthCheckPort><Target><Id>` + inst + `</Id><Port>8080</Port></Target>` +
 		`<TargetHealth><Description>Target group is not configured to receive traffic from the load balancer</Description><Reason>Target.NotInUse</Reason><State>unused</State></TargetHealth></member>` +
 		`</TargetHealthDescriptions></DescribeTargetHealthResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></DescribeTargetHealthResponse>`
 	if diff := cmp.Diff(want, body); diff != "" {
