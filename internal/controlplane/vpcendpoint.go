@@ -621,7 +621,8 @@ func (s *Service) CreateVpcEndpoint(ctx context.Context, account string, in Crea
 			return err
 		}
 		if typ != model.EndpointTypeInterface {
-			return errInvalidParameter("The VPC endpoint service %s does not support the VPC endpoint type %s.", svc.Name, typ)
+			// AWS's wording since 2020 (hashicorp/terraform#24478).
+			return errInvalidParameter("Endpoint type (%s) does not match available service types ([%s]).", typ, model.EndpointTypeInterface)
 		}
 		zones, err := s.serviceZones(tx, svc)
 		if err != nil {
