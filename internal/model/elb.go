@@ -177,9 +177,31 @@ type Listener struct {
 	Protocol        string `json:"protocol"`
 	Port            int32  `json:"port"`
 	// TargetGroupARN is the default action's forward target.
-	TargetGroupARN string    `json:"targetGroupArn"`
-	Tags           []Tag     `json:"tags,omitempty"`
-	Created        time.Time `json:"created"`
+	TargetGroupARN string `json:"targetGroupArn"`
+	// Attributes holds the listener attributes set so far; an absent one
+	// has its default (listeners stored before attributes existed have
+	// none).
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Tags       []Tag             `json:"tags,omitempty"`
+	Created    time.Time         `json:"created"`
+}
+
+// ListenerAttrTCPIdleTimeout is a TCP listener's idle timeout in seconds
+// (60 to 6000), DefaultTCPIdleTimeout when unset, as on AWS.
+const ListenerAttrTCPIdleTimeout = "tcp.idle_timeout.seconds"
+
+// DefaultTCPIdleTimeout is AWS's idle timeout of NLB TCP flows, and of
+// PrivateLink flows.
+const DefaultTCPIdleTimeout = 350 * time.Second
+
+// TCPIdleTimeout is how long a flow of the listener may stay idle before
+// the load balancer drops it.
+func (l Listener) TCPIdleTimeout() time.Duration {
+	var s int
+	if _, err := fmt.Sscan(l.Attributes[ListenerAttrTCPIdleTimeout], &s); err != nil || s <= 0 {
+		return DefaultTCPIdleTimeout
+	}
+	return time.Duration(s) * time.Second
 }
 
 // TargetHealthSet is what the health checks found for one target group,
