@@ -38,7 +38,8 @@ type elbDesired struct {
 	endpointsUp, endpointsGone []controlplane.Ref
 	// endpointLabels are the metric dimensions of the endpoint listeners,
 	// by listener key; endpointsCount counts the endpoints that carry
-	// traffic (pending or available) per service and load balancer.
+	// traffic (pending or available) per service and load balancer, for
+	// every service.
 	endpointLabels map[string]endpointLabels
 	endpointsCount map[serviceLB]int
 }
@@ -135,6 +136,9 @@ func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSna
 	}
 	for _, svc := range snap.EndpointServices {
 		eix.services[svc.ID] = svc
+		for _, arn := range svc.NetworkLoadBalancerARNs {
+			d.endpointsCount[serviceLB{svc.ID, arn}] = 0 // a service without endpoints counts 0
+		}
 	}
 	for _, lb := range snap.LoadBalancers {
 		eix.lbs[lb.ARN] = lb

@@ -27,14 +27,18 @@ type serviceLB struct{ serviceID, lbARN string }
 // privateLinkMetrics exports the forwarder's counters of endpoint listeners
 // per endpoint and per service. The forwarder counts per listener; a pass
 // adds what each listener counted since the previous pass. A listener that
-// went away between two passes loses what it counted in between.
+// went away between two passes loses what it counted in between. Series
+// exist while their subject carries traffic: an endpoint's while it has
+// listeners, a service zone's while some endpoint listener forwards to it,
+// and EndpointsCount while the service exists. Then they are deleted, as
+// CloudWatch stops publishing the metrics of what is gone.
 type privateLinkMetrics struct {
 	epBytes, epNew, epRst    *metrics.Counter
 	epActive                 *metrics.Gauge
 	svcBytes, svcNew, svcRst *metrics.Counter
 	svcActive, svcEndpoints  *metrics.Gauge
 	last                     map[string]forwarder.ListenerStats
-	lastEpActive, lastSvcAct map[string][]string // series set last time, by joined labels
+	lastEp, lastSvc          map[string][]string // label values of the live series, by joined labels
 	lastEndpoints            map[serviceLB]int   // the endpoints counts set last time
 }
 
@@ -52,19 +56,24 @@ func newPrivateLinkMetrics(reg *metrics.Registry) *privateLinkMetrics {
 		svcActive: reg.Gauge("privlink_service_active_connections", "Connections to endpoint services now (AWS/PrivateLinkServices ActiveConnections).", svc...),
 		svcEndpoints: reg.Gauge("privlink_service_endpoints_count", "Endpoints connected to an endpoint service (AWS/PrivateLinkServices EndpointsCount).",
 			"service_id", "load_balancer_arn"),
-		last:         map[string]forwarder.ListenerStats{},
-		lastEpActive: map[string][]string{},
-		lastSvcAct:   map[string][]string{},
+		last:    map[string]forwarder.ListenerStats{},
+		lastEp:  map[string][]string{},
+		lastSvc: map[string][]string{},
 	}
 }
 
 // sync adds the counters of the endpoint listeners (labels, by listener
-// key) since the last sync, and sets the gauges.
+// key) since the last sync and sets the gauges. It deletes the series of
+// the endpoints and service zones that have no listener left, and the
+// endpoints counts of the services that are gone (endpoints has every
+// service that exists).
 func (m *privateLinkMetrics) sync(stats []forwarder.ListenerStats, labels map[string]endpointLabels, endpoints map[serviceLB]int) {
-	epActive := map[string][]string{}
-	epActiveSum := map[string]float64{}
-	svcActive := map[string][]string{}
-	svcActiveSum := map[string]float64{}
+	epLive, svcLive := map[string][]string{}, map[string][]string{}
+	for _, l := range labels {
+		ep, svc := l.endpoint(), l.service()
+		epLive[joinLabels(ep)], svcLive[joinLabels(svc)] = ep, svc
+	}
+	epActive, svcActive := map[string]float64{}, map[string]float64{}
 	next := make(map[string]forwarder.ListenerStats, len(labels))
 	for _, s := range stats {
 		l, ok := labels[s.Key]
@@ -89,37 +98,42 @@ func (m *privateLinkMetrics) sync(stats []forwarder.ListenerStats, labels map[st
 			m.epRst.Add(d, ep...)
 			m.svcRst.Add(d, svc...)
 		}
-		ek, sk := joinLabels(ep), joinLabels(svc)
-		epActive[ek], svcActive[sk] = ep, svc
-		epActiveSum[ek] += float64(s.ActiveConns)
-		svcActiveSum[sk] += float64(s.ActiveConns)
+		epActive[joinLabels(ep)] += float64(s.ActiveConns)
+		svcActive[joinLabels(svc)] += float64(s.ActiveConns)
 	}
 	m.last = next
-	setGauges(m.epActive, m.lastEpActive, epActive, epActiveSum)
-	setGauges(m.svcActive, m.lastSvcAct, svcActive, svcActiveSum)
-	m.lastEpActive, m.lastSvcAct = epActive, svcActive
+	for k, values := range epLive {
+		m.epActive.Set(epActive[k], values...)
+	}
+	for k, values := range svcLive {
+		m.svcActive.Set(svcActive[k], values...)
+	}
+	for k, values := range m.lastEp {
+		if _, ok := epLive[k]; !ok {
+			m.epBytes.Delete(values...)
+			m.epNew.Delete(values...)
+			m.epRst.Delete(values...)
+			m.epActive.Delete(values...)
+		}
+	}
+	for k, values := range m.lastSvc {
+		if _, ok := svcLive[k]; !ok {
+			m.svcBytes.Delete(values...)
+			m.svcNew.Delete(values...)
+			m.svcRst.Delete(values...)
+			m.svcActive.Delete(values...)
+		}
+	}
+	m.lastEp, m.lastSvc = epLive, svcLive
 	for k := range m.lastEndpoints {
 		if _, ok := endpoints[k]; !ok {
-			m.svcEndpoints.Set(0, k.serviceID, k.lbARN)
+			m.svcEndpoints.Delete(k.serviceID, k.lbARN)
 		}
 	}
 	for k, n := range endpoints {
 		m.svcEndpoints.Set(float64(n), k.serviceID, k.lbARN)
 	}
 	m.lastEndpoints = endpoints
-}
-
-// setGauges sets every series of now to its sum and the series that were
-// set last time but are gone to 0.
-func setGauges(g *metrics.Gauge, before, now map[string][]string, sums map[string]float64) {
-	for k, values := range before {
-		if _, ok := now[k]; !ok {
-			g.Set(0, values...)
-		}
-	}
-	for k, values := range now {
-		g.Set(sums[k], values...)
-	}
 }
 
 func joinLabels(values []string) string { return strings.Join(values, "\x00") }

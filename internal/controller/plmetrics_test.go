@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/privlink/privlink/internal/forwarder"
@@ -51,7 +52,23 @@ func TestPrivateLinkMetrics(t *testing.T) {
 	if got := m.epActive.Value(ep...); got != 4 {
 		t.Errorf("active = %v, want 4", got)
 	}
-	if got := m.svcEndpoints.Value("vpce-svc-1", "arn:lb"); got != 0 {
-		t.Errorf("endpoints count of a service without endpoints = %v, want 0", got)
+	m.sync(nil, labels, map[serviceLB]int{{"vpce-svc-1", "arn:lb"}: 0})
+	if got := scrape(t, reg); !strings.Contains(got, `privlink_service_endpoints_count{service_id="vpce-svc-1",load_balancer_arn="arn:lb"} 0`) {
+		t.Errorf("a service without endpoints has no EndpointsCount 0 series:\n%s", got)
 	}
+
+	// Endpoint and service gone: no series names them any more.
+	m.sync(nil, nil, nil)
+	if got := scrape(t, reg); strings.Contains(got, "vpce-1") || strings.Contains(got, "arn:lb") {
+		t.Errorf("series of a deleted endpoint and service are still exported:\n%s", got)
+	}
+}
+
+func scrape(t *testing.T, reg *metrics.Registry) string {
+	t.Helper()
+	var b strings.Builder
+	if err := reg.WriteText(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -57,11 +57,14 @@ func (x *exporter) sync(listener, backend string, c *counters) {
 	x.last[k] = cur
 }
 
-// forget drops a series pair that went away: a key that comes back starts
-// counting from zero again, on top of what the registry already holds.
+// forget deletes the series of a listener and backend pair that went away,
+// so that a scrape stops listing what no longer exists; a key that comes
+// back starts its series from zero (a counter reset to Prometheus).
 func (x *exporter) forget(listener, backend string) {
-	if backend != "" {
-		x.active.Set(0, listener, backend)
-	}
+	x.conns.Delete(listener, backend)
+	x.resets.Delete(listener, backend)
+	x.bytes.Delete(listener, backend, "in")
+	x.bytes.Delete(listener, backend, "out")
+	x.active.Delete(listener, backend)
 	delete(x.last, [2]string{listener, backend})
 }

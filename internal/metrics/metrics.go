@@ -158,6 +158,14 @@ func (v *vec[V]) with(values []string, init func() V, fn func(*V)) {
 	fn(&s.v)
 }
 
+// delete removes the series of values, if it has one.
+func (v *vec[V]) delete(values []string) {
+	key := strings.Join(values, "\xff")
+	v.mu.Lock()
+	delete(v.series, key)
+	v.mu.Unlock()
+}
+
 // sorted returns the series sorted by label values, with copies of their
 // values made by clone.
 func (v *vec[V]) sorted(clone func(V) V) []series[V] {
@@ -212,6 +220,11 @@ func (c *Counter) Add(d float64, labelValues ...string) {
 	c.vec.with(labelValues, func() float64 { return 0 }, func(v *float64) { *v += d })
 }
 
+// Delete removes the series with the given label values, for a subject
+// that is gone, so that scrapes stop listing it. A later Add starts the
+// series again from 0, which Prometheus reads as a counter reset.
+func (c *Counter) Delete(labelValues ...string) { c.vec.delete(labelValues) }
+
 // Value returns the current value of a series (0 if it has none yet).
 func (c *Counter) Value(labelValues ...string) float64 { return value(&c.vec, labelValues) }
 
@@ -230,6 +243,10 @@ type Gauge struct{ vec vec[float64] }
 func (g *Gauge) Set(v float64, labelValues ...string) {
 	g.vec.with(labelValues, func() float64 { return 0 }, func(p *float64) { *p = v })
 }
+
+// Delete removes the series with the given label values, for a subject
+// that is gone.
+func (g *Gauge) Delete(labelValues ...string) { g.vec.delete(labelValues) }
 
 // Value returns the current value of a series (0 if it has none yet).
 func (g *Gauge) Value(labelValues ...string) float64 { return value(&g.vec, labelValues) }

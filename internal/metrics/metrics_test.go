@@ -148,3 +148,35 @@ func TestMisuse(t *testing.T) {
 		})
 	}
 }
+
+func TestDelete(t *testing.T) {
+	r := metrics.NewRegistry()
+	c := r.Counter("privlink_c_total", "C.", "id")
+	g := r.Gauge("privlink_g", "G.", "id")
+	for _, id := range []string{"a", "b"} {
+		c.Add(2, id)
+		g.Set(3, id)
+	}
+	c.Delete("a")
+	g.Delete("a")
+	c.Delete("never") // no such series: nothing happens
+	c.Inc("b")
+	var b strings.Builder
+	if err := r.WriteText(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP privlink_c_total C.
+# TYPE privlink_c_total counter
+privlink_c_total{id="b"} 3
+# HELP privlink_g G.
+# TYPE privlink_g gauge
+privlink_g{id="b"} 3
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("after Delete (-want +got):\n%s", diff)
+	}
+	c.Inc("a")
+	if got := c.Value("a"); got != 1 {
+		t.Errorf("a deleted series added to again = %v, want 1 (starts over)", got)
+	}
+}

@@ -635,6 +635,18 @@ func TestPrivilegedPrivateLinkAWSCLI(t *testing.T) {
 		url2 := "http://" + name2 + "/"
 		waitResolves(t, env, cons.client, name2, ip2)
 		allServed(t, curlMany(t, env, cons.client, url2, 5), url2, "A", node)
+		series := `privlink_endpoint_new_connections_total{vpc_endpoint_id="` + ep2ID + `",service_name="` + svcName + `",vpc_id="` + cons.vpc + `",subnet_id="` + cons.subnets[zone] + `"} `
+		testenv.WaitFor(t, settle, "/metrics to count the endpoint's 5 connections", func() error {
+			for line := range strings.Lines(env.Metrics(t)) {
+				if v, ok := strings.CutPrefix(line, series); ok {
+					if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || n < 5 {
+						return fmt.Errorf("%s%s, want at least 5", series, strings.TrimSpace(v))
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("no series %s", series)
+		})
 
 		cons.acct.DeleteEndpoints(t, ep2ID)
 		ep, err := cons.acct.Observer().EC2.DescribeVpcEndpoints(t.Context(), &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{ep2ID}})
@@ -654,6 +666,14 @@ func TestPrivilegedPrivateLinkAWSCLI(t *testing.T) {
 		if r := dnsQuery(t, env, cons.client, "A", name2); r.Rcode != "NXDOMAIN" {
 			t.Errorf("dig @10.0.0.2 A %s (a deleted endpoint) = %s, want NXDOMAIN", name2, r)
 		}
+		testenv.WaitFor(t, settle, "/metrics to drop the deleted endpoint's series", func() error {
+			for line := range strings.Lines(env.Metrics(t)) {
+				if strings.Contains(line, ep2ID) {
+					return fmt.Errorf("still exported: %s", strings.TrimSpace(line))
+				}
+			}
+			return nil
+		})
 		for _, eni := range ep2.NetworkInterfaceIds {
 			if e2e.HasNamespace(e2e.NamespaceName(eni)) {
 				t.Errorf("the namespace %s of the deleted endpoint's interface is still there", e2e.NamespaceName(eni))
