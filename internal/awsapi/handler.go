@@ -28,7 +28,8 @@ type Response interface {
 
 // Handler serves the actions of one AWS service. It returns a *Error (or an
 // error wrapping one) for AWS errors; any other error becomes InternalError.
-// An action it does not know must yield ErrInvalidAction(action).
+// An action the service does not have must yield ErrInvalidAction(action);
+// one the service has but privlink does not build, UnsupportedOperation.
 type Handler interface {
 	Handle(ctx context.Context, req *Request) (Response, error)
 }

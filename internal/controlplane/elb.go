@@ -53,6 +53,13 @@ func validationError(format string, args ...any) *awsapi.Error {
 	return elbError(codeValidationError, format, args...)
 }
 
+// unsupportedAttrValue refuses a valid value of an attribute that privlink
+// accepts but does not act on yet, rather than store a setting it would
+// ignore; def is the value privlink behaves as.
+func unsupportedAttrValue(key, value, def string) *awsapi.Error {
+	return validationError("privlink does not support the value '%s' of attribute '%s' yet; only '%s' is supported", value, key, def)
+}
+
 func loadBalancerKey(account, id string) string {
 	return store.Key(store.KindLoadBalancer, account, id)
 }

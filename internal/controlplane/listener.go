@@ -3,8 +3,11 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/store"
@@ -413,4 +416,110 @@ func (s *Service) DeleteListener(ctx context.Context, account string, in DeleteL
 		}
 		return nil
 	})
+}
+
+// ListenerAttribute is one attribute of a listener.
+type ListenerAttribute struct {
+	Key   string
+	Value string
+}
+
+// DescribeListenerAttributesInput is the input of DescribeListenerAttributes.
+type DescribeListenerAttributesInput struct {
+	ListenerARN string
+}
+
+// ModifyListenerAttributesInput is the input of ModifyListenerAttributes.
+type ModifyListenerAttributesInput struct {
+	ListenerARN string
+	Attributes  []ListenerAttribute
+}
+
+// Listener attribute limits (Network Load Balancer TCP listeners).
+const (
+	minTCPIdleTimeoutSeconds = 60
+	maxTCPIdleTimeoutSeconds = 6000
+)
+
+// listenerAttributes returns every attribute of a TCP listener, as AWS
+// answers for one: tcp.idle_timeout.seconds alone, with its default when
+// it was never set (listeners stored before attributes existed have none).
+func listenerAttributes(l *model.Listener) []ListenerAttribute {
+	v, ok := l.Attributes[model.ListenerAttrTCPIdleTimeout]
+	if !ok {
+		v = strconv.Itoa(int(model.DefaultTCPIdleTimeout / time.Second))
+	}
+	return []ListenerAttribute{{Key: model.ListenerAttrTCPIdleTimeout, Value: v}}
+}
+
+// checkListenerAttribute validates one attribute of ModifyListenerAttributes
+// for a listener of protocol (always TCP in privlink).
+func checkListenerAttribute(protocol string, a ListenerAttribute) error {
+	switch {
+	case a.Key == model.ListenerAttrTCPIdleTimeout:
+		return checkIntAttr(a.Key, a.Value, minTCPIdleTimeoutSeconds, maxTCPIdleTimeoutSeconds)
+	case strings.HasPrefix(a.Key, "routing.http."): // AWS's listener attributes of Application Load Balancers
+		return elbError(codeInvalidConfigurationRequest, "Listener attribute key '%s' is not supported on listeners with protocol '%s'", a.Key, protocol)
+	default:
+		return validationError("Listener attribute key '%s' is not recognized", a.Key)
+	}
+}
+
+// DescribeListenerAttributes returns every attribute of one of the
+// caller's listeners.
+func (s *Service) DescribeListenerAttributes(ctx context.Context, account string, in DescribeListenerAttributesInput) ([]ListenerAttribute, error) {
+	var out []ListenerAttribute
+	err := s.view(ctx, false, func(tx store.ReadTx) error {
+		l, err := s.loadListener(tx, account, in.ListenerARN)
+		if err != nil {
+			return err
+		}
+		out = listenerAttributes(l)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ModifyListenerAttributes changes attributes of one of the caller's
+// listeners, all or none: every attribute is checked before any changes.
+// The answer is every attribute of the listener after the change, as AWS
+// answers.
+func (s *Service) ModifyListenerAttributes(ctx context.Context, account string, in ModifyListenerAttributesInput) ([]ListenerAttribute, error) {
+	var out []ListenerAttribute
+	err := s.update(ctx, false, func(tx store.Tx) error {
+		l, err := s.loadListener(tx, account, in.ListenerARN)
+		if err != nil {
+			return err
+		}
+		if len(in.Attributes) == 0 {
+			return validationError("At least one attribute must be specified")
+		}
+		for _, a := range in.Attributes {
+			if err := checkListenerAttribute(l.Protocol, a); err != nil {
+				return err
+			}
+		}
+		next := *l
+		next.Attributes = maps.Clone(l.Attributes)
+		if next.Attributes == nil {
+			next.Attributes = map[string]string{}
+		}
+		for _, a := range in.Attributes {
+			next.Attributes[a.Key] = a.Value
+		}
+		if !maps.Equal(next.Attributes, l.Attributes) {
+			if err := putRecord(tx, listenerKey(account, listenerID(l)), next); err != nil {
+				return err
+			}
+		}
+		out = listenerAttributes(&next)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/privlink/privlink/internal/model"
+	"github.com/privlink/privlink/internal/store"
 )
 
 // lbtListenerInput is a TCP listener on port forwarding to tgARN.
@@ -251,4 +253,123 @@ func TestListenerBadInputs(t *testing.T) {
 	if diff := cmp.Diff([]string{"80 " + tg.ARN, "81 " + tg.ARN}, got); diff != "" {
 		t.Errorf("listeners after bad inputs mismatch (-want +got):\n%s", diff)
 	}
+}
+
+func TestListenerAttributes(t *testing.T) {
+	e := newELBEnv(t)
+	s, ctx := e.s, t.Context()
+	lb := lbtCreate(t, s, lbtInternal("attrs", e.subnets[0].ID))
+	tg := lbtTargetGroup(t, e.st, netAcctA, e.vpc.ID, "attrs", "TCP")
+	l, err := s.CreateListener(ctx, netAcctA, lbtListenerInput(lb.ARN, 80, tg.ARN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A listener stored before listener attributes existed: no
+	// "attributes" in its record at all.
+	lSuffix := model.NewELBSuffix()
+	oldARN := model.ListenerARN(lb.ARN, lSuffix)
+	raw := fmt.Sprintf(`{"arn":%q,"ownerId":%q,"loadBalancerArn":%q,"protocol":"TCP","port":81,"targetGroupArn":%q,"created":"2024-01-01T00:00:00Z"}`,
+		oldARN, netAcctA, lb.ARN, tg.ARN)
+	if _, err := e.st.Update(ctx, func(tx store.Tx) error { return tx.Put(listenerKey(netAcctA, lSuffix), []byte(raw)) }); err != nil {
+		t.Fatal(err)
+	}
+	idle := func(v string) []ListenerAttribute {
+		return []ListenerAttribute{{Key: "tcp.idle_timeout.seconds", Value: v}}
+	}
+	for _, arn := range []string{l.ARN, oldARN} {
+		got, err := s.DescribeListenerAttributes(ctx, netAcctA, DescribeListenerAttributesInput{ListenerARN: arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(idle("350"), got); diff != "" {
+			t.Errorf("DescribeListenerAttributes(%s) mismatch (-want +got):\n%s", arn, diff)
+		}
+	}
+
+	modify := func(arn string, attrs ...ListenerAttribute) ([]ListenerAttribute, error) {
+		return s.ModifyListenerAttributes(ctx, netAcctA, ModifyListenerAttributesInput{ListenerARN: arn, Attributes: attrs})
+	}
+	tests := []struct {
+		name  string
+		arn   string
+		attrs []ListenerAttribute
+		want  []ListenerAttribute
+		idle  time.Duration // the stored listener's TCPIdleTimeout after the call
+	}{
+		{"set", l.ARN, idle("120"), idle("120"), 120 * time.Second},
+		{"lowest", l.ARN, idle("60"), idle("60"), time.Minute},
+		{"highest", l.ARN, idle("6000"), idle("6000"), 6000 * time.Second},
+		{"back to the default", l.ARN, idle("350"), idle("350"), 350 * time.Second},
+		{"last one wins", l.ARN, append(idle("90"), idle("100")...), idle("100"), 100 * time.Second},
+		{"stored before attributes", oldARN, idle("600"), idle("600"), 600 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := modify(tt.arn, tt.attrs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ModifyListenerAttributes() mismatch (-want +got):\n%s", diff)
+			}
+			desc, err := s.DescribeListenerAttributes(ctx, netAcctA, DescribeListenerAttributesInput{ListenerARN: tt.arn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, desc); diff != "" {
+				t.Errorf("DescribeListenerAttributes() after modify mismatch (-want +got):\n%s", diff)
+			}
+			r, _ := model.ParseELBARN(tt.arn)
+			stored, _ := getTestRecord[model.Listener](t, e.st, listenerKey(netAcctA, r.ID))
+			if got := stored.TCPIdleTimeout(); got != tt.idle {
+				t.Errorf("stored TCPIdleTimeout() = %v, want %v", got, tt.idle)
+			}
+		})
+	}
+	// Modifying the listener itself keeps its attributes.
+	port := int32(82)
+	if _, err := s.ModifyListener(ctx, netAcctA, ModifyListenerInput{ListenerARN: oldARN, Port: &port}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.DescribeListenerAttributes(ctx, netAcctA, DescribeListenerAttributesInput{ListenerARN: oldARN}); !cmp.Equal(got, idle("600")) {
+		t.Errorf("attributes after ModifyListener = %v, want 600", got)
+	}
+
+	bad := func(arn string, attrs ...ListenerAttribute) func() error {
+		return func() error { _, err := modify(arn, attrs...); return err }
+	}
+	outOfRange := func(v string) string {
+		return "The value of attribute 'tcp.idle_timeout.seconds' must be an integer from 60 to 6000, not '" + v + "'"
+	}
+	gone := model.ListenerARN(lb.ARN, model.NewELBSuffix())
+	runBadCalls(t, e.st, []badCall{
+		{"too short", bad(l.ARN, idle("59")...), "ValidationError", outOfRange("59")},
+		{"too long", bad(l.ARN, idle("6001")...), "ValidationError", outOfRange("6001")},
+		{"not a number", bad(l.ARN, idle("5m")...), "ValidationError", outOfRange("5m")},
+		{"empty", bad(l.ARN, idle("")...), "ValidationError", outOfRange("")},
+		{"leading zero", bad(l.ARN, idle("0120")...), "ValidationError", outOfRange("0120")},
+		{"unknown key", bad(l.ARN, ListenerAttribute{Key: "idle_timeout.timeout_seconds", Value: "60"}),
+			"ValidationError", "Listener attribute key 'idle_timeout.timeout_seconds' is not recognized"},
+		{"ALB key", bad(l.ARN, ListenerAttribute{Key: "routing.http.response.server.enabled", Value: "false"}),
+			"InvalidConfigurationRequest", "Listener attribute key 'routing.http.response.server.enabled' is not supported on listeners with protocol 'TCP'"},
+		{"future ALB key", bad(l.ARN, ListenerAttribute{Key: "routing.http.response.x_new.header_value", Value: "x"}),
+			"InvalidConfigurationRequest", "Listener attribute key 'routing.http.response.x_new.header_value' is not supported on listeners with protocol 'TCP'"},
+		{"all or nothing", bad(l.ARN, append(idle("200"), ListenerAttribute{Key: "bogus", Value: "1"})...),
+			"ValidationError", "Listener attribute key 'bogus' is not recognized"},
+		{"none", bad(l.ARN), "ValidationError", "At least one attribute must be specified"},
+		{"unknown listener", bad(gone, idle("120")...), "ListenerNotFound", "Listeners '[" + gone + "]' not found"},
+		{"not an ARN", bad("nope", idle("120")...), "ValidationError", "'nope' is not a valid listener ARN"},
+	})
+	if got, _ := s.DescribeListenerAttributes(ctx, netAcctA, DescribeListenerAttributesInput{ListenerARN: l.ARN}); !cmp.Equal(got, idle("100")) {
+		t.Errorf("attributes after failed calls = %v, want 100 still", got)
+	}
+	// Another account's listener is not found, for Describe and Modify.
+	_, err = s.DescribeListenerAttributes(ctx, netAcctB, DescribeListenerAttributesInput{ListenerARN: l.ARN})
+	wantELBErr(t, err, "ListenerNotFound", "Listeners '["+l.ARN+"]' not found")
+	wantBadCall(t, e.st, func() error {
+		_, err := s.ModifyListenerAttributes(ctx, netAcctB, ModifyListenerAttributesInput{ListenerARN: l.ARN, Attributes: idle("120")})
+		return err
+	}, "ListenerNotFound", "Listeners '["+l.ARN+"]' not found")
+	_, err = s.DescribeListenerAttributes(ctx, netAcctA, DescribeListenerAttributesInput{ListenerARN: gone})
+	wantELBErr(t, err, "ListenerNotFound", "Listeners '["+gone+"]' not found")
 }

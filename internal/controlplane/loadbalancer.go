@@ -41,6 +41,10 @@ const (
 	attrZonalShift            = "zonal_shift.config.enabled"
 	attrDNSClientRouting      = "dns_record.client_routing_policy"
 	attrSecondaryIPsPerSubnet = "secondary_ips.auto_assigned.per_subnet"
+
+	// dnsClientRoutingAnyZone is the one dns_record.client_routing_policy
+	// privlink's resolver implements, AWS's default.
+	dnsClientRoutingAnyZone = "any_availability_zone"
 )
 
 // EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic values.
@@ -62,7 +66,7 @@ var lbAttributeDefaults = map[string]string{
 	attrAccessLogsPrefix:         "",
 	attrIPv6DenyAllIGW:           "false",
 	attrZonalShift:               "false",
-	attrDNSClientRouting:         "any_availability_zone",
+	attrDNSClientRouting:         dnsClientRoutingAnyZone,
 	attrSecondaryIPsPerSubnet:    "0",
 }
 
@@ -692,7 +696,14 @@ func checkLBAttribute(a LoadBalancerAttribute) error {
 		return validationError("Load balancer attribute value '%s' is not valid for attribute key '%s'", a.Value, a.Key)
 	}
 	switch a.Key {
-	case model.AttrDeletionProtection, model.AttrCrossZone, attrIPv6DenyAllIGW, attrZonalShift:
+	case model.AttrDeletionProtection, model.AttrCrossZone:
+		if a.Value != "true" && a.Value != "false" {
+			return invalid()
+		}
+	case attrIPv6DenyAllIGW, attrZonalShift:
+		// Kept and reported, and honest either way: privlink has no IPv6
+		// and no internet gateway to deny, and no zonal shift to allow,
+		// so neither value changes anything until those exist.
 		if a.Value != "true" && a.Value != "false" {
 			return invalid()
 		}
@@ -707,7 +718,11 @@ func checkLBAttribute(a LoadBalancerAttribute) error {
 	case attrAccessLogsBucket, attrAccessLogsPrefix:
 	case attrDNSClientRouting:
 		switch a.Value {
-		case "availability_zone_affinity", "partial_availability_zone_affinity", "any_availability_zone":
+		case dnsClientRoutingAnyZone:
+		case "availability_zone_affinity", "partial_availability_zone_affinity":
+			// The VPC resolver answers every client with the nodes of
+			// every zone that has a healthy target: any_availability_zone.
+			return unsupportedAttrValue(a.Key, a.Value, dnsClientRoutingAnyZone)
 		default:
 			return invalid()
 		}

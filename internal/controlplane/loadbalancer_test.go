@@ -480,13 +480,13 @@ func TestLoadBalancerAttributes(t *testing.T) {
 		t.Errorf("DescribeLoadBalancerAttributes() mismatch (-want +got):\n%s", diff)
 	}
 	got, err = s.ModifyLoadBalancerAttributes(ctx, netAcctA, ModifyLoadBalancerAttributesInput{LoadBalancerARN: lb.ARN, Attributes: []LoadBalancerAttribute{
-		{"load_balancing.cross_zone.enabled", "true"}, {"dns_record.client_routing_policy", "availability_zone_affinity"},
-		{"access_logs.s3.enabled", "false"}, {"access_logs.s3.bucket", "logs"},
+		{"load_balancing.cross_zone.enabled", "true"}, {"dns_record.client_routing_policy", "any_availability_zone"},
+		{"access_logs.s3.enabled", "false"}, {"access_logs.s3.bucket", "logs"}, {"zonal_shift.config.enabled", "true"},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want[0].Value, want[4].Value, want[6].Value = "logs", "availability_zone_affinity", "true"
+	want[0].Value, want[6].Value, want[8].Value = "logs", "true", "true"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ModifyLoadBalancerAttributes() mismatch (-want +got):\n%s", diff)
 	}
@@ -497,6 +497,24 @@ func TestLoadBalancerAttributes(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DescribeLoadBalancerAttributes() after modify mismatch (-want +got):\n%s", diff)
 	}
+	modify := func(attrs ...LoadBalancerAttribute) func() error {
+		return func() error {
+			_, err := s.ModifyLoadBalancerAttributes(ctx, netAcctA, ModifyLoadBalancerAttributesInput{LoadBalancerARN: lb.ARN, Attributes: attrs})
+			return err
+		}
+	}
+	runBadCalls(t, e.st, []badCall{
+		{"zonal DNS affinity", modify(LoadBalancerAttribute{"dns_record.client_routing_policy", "availability_zone_affinity"}),
+			"ValidationError", "privlink does not support the value 'availability_zone_affinity' of attribute 'dns_record.client_routing_policy' yet; only 'any_availability_zone' is supported"},
+		{"partial zonal DNS affinity", modify(LoadBalancerAttribute{"dns_record.client_routing_policy", "partial_availability_zone_affinity"}),
+			"ValidationError", "privlink does not support the value 'partial_availability_zone_affinity' of attribute 'dns_record.client_routing_policy' yet; only 'any_availability_zone' is supported"},
+		{"unknown routing policy", modify(LoadBalancerAttribute{"dns_record.client_routing_policy", "nearest"}),
+			"ValidationError", "Load balancer attribute value 'nearest' is not valid for attribute key 'dns_record.client_routing_policy'"},
+		{"all or nothing", modify(LoadBalancerAttribute{"deletion_protection.enabled", "true"}, LoadBalancerAttribute{"dns_record.client_routing_policy", "availability_zone_affinity"}),
+			"ValidationError", "privlink does not support the value 'availability_zone_affinity' of attribute 'dns_record.client_routing_policy' yet; only 'any_availability_zone' is supported"},
+		{"zonal shift not a boolean", modify(LoadBalancerAttribute{"zonal_shift.config.enabled", "yes"}),
+			"ValidationError", "Load balancer attribute value 'yes' is not valid for attribute key 'zonal_shift.config.enabled'"},
+	})
 }
 
 func TestSetSecurityGroups(t *testing.T) {

@@ -39,16 +39,13 @@ const (
 
 // Target group attribute keys besides those the model names.
 const (
-	attrConnTermOnDeregistration = "deregistration_delay.connection_termination.enabled"
-	attrUnhealthyConnTerm        = "target_health_state.unhealthy.connection_termination.enabled"
-	attrUnhealthyDraining        = "target_health_state.unhealthy.draining_interval_seconds"
-	attrDNSFailoverCount         = "target_group_health.dns_failover.minimum_healthy_targets.count"
-	attrDNSFailoverPercentage    = "target_group_health.dns_failover.minimum_healthy_targets.percentage"
-	attrUnhealthyRoutingCount    = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
-	attrUnhealthyRoutingPercent  = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"
-	stickinessTypeSourceIP       = "source_ip"
-	crossZoneUseLoadBalancer     = "use_load_balancer_configuration"
-	attrValueOff                 = "off"
+	attrDNSFailoverCount        = "target_group_health.dns_failover.minimum_healthy_targets.count"
+	attrDNSFailoverPercentage   = "target_group_health.dns_failover.minimum_healthy_targets.percentage"
+	attrUnhealthyRoutingCount   = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
+	attrUnhealthyRoutingPercent = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"
+	stickinessTypeSourceIP      = "source_ip"
+	crossZoneUseLoadBalancer    = "use_load_balancer_configuration"
+	attrValueOff                = "off"
 )
 
 // defaultTargetGroupAttributes are the attributes of a new TCP target
@@ -58,19 +55,19 @@ const (
 // than pretend.
 func defaultTargetGroupAttributes() map[string]string {
 	return map[string]string{
-		model.AttrDeregistrationDelay: "300",
-		attrConnTermOnDeregistration:  "false",
-		model.AttrProxyProtocolV2:     "false",
-		model.AttrPreserveClientIP:    "false",
-		model.AttrStickinessEnabled:   "false",
-		model.AttrStickinessType:      stickinessTypeSourceIP,
-		model.AttrCrossZone:           crossZoneUseLoadBalancer,
-		attrUnhealthyConnTerm:         "true",
-		attrUnhealthyDraining:         "0",
-		attrDNSFailoverCount:          "1",
-		attrDNSFailoverPercentage:     attrValueOff,
-		attrUnhealthyRoutingCount:     "1",
-		attrUnhealthyRoutingPercent:   attrValueOff,
+		model.AttrDeregistrationDelay:      "300",
+		model.AttrConnTermOnDeregistration: "false",
+		model.AttrProxyProtocolV2:          "false",
+		model.AttrPreserveClientIP:         "false",
+		model.AttrStickinessEnabled:        "false",
+		model.AttrStickinessType:           stickinessTypeSourceIP,
+		model.AttrCrossZone:                crossZoneUseLoadBalancer,
+		model.AttrUnhealthyConnTerm:        "true",
+		model.AttrUnhealthyDraining:        "0",
+		attrDNSFailoverCount:               "1",
+		attrDNSFailoverPercentage:          attrValueOff,
+		attrUnhealthyRoutingCount:          "1",
+		attrUnhealthyRoutingPercent:        attrValueOff,
 	}
 }
 
@@ -732,12 +729,24 @@ func checkOffOrIntAttr(key, v string, lo, hi int) error {
 	return nil
 }
 
+// onlyDefaultTGAttr accepts only the default value of a target group
+// attribute whose other values privlink does not implement: the
+// target_group_health.* minimums, which privlink behaves as with their
+// defaults (a zone is healthy with 1 healthy target; no percentage).
+// Terraform sends the defaults, so they must keep working.
+func onlyDefaultTGAttr(key, v string) error {
+	if def := defaultTargetGroupAttributes()[key]; v != def {
+		return unsupportedAttrValue(key, v, def)
+	}
+	return nil
+}
+
 // checkTargetGroupAttribute validates one attribute of a TCP target group.
 func checkTargetGroupAttribute(key, v string) error {
 	switch key {
 	case model.AttrDeregistrationDelay:
 		return checkIntAttr(key, v, 0, maxDeregistrationDelaySeconds)
-	case attrConnTermOnDeregistration, model.AttrProxyProtocolV2, model.AttrStickinessEnabled, attrUnhealthyConnTerm:
+	case model.AttrConnTermOnDeregistration, model.AttrProxyProtocolV2, model.AttrStickinessEnabled, model.AttrUnhealthyConnTerm:
 		return checkBoolAttr(key, v)
 	case model.AttrPreserveClientIP:
 		if err := checkBoolAttr(key, v); err != nil {
@@ -757,14 +766,23 @@ func checkTargetGroupAttribute(key, v string) error {
 			return validationError("The value of attribute '%s' must be 'true', 'false' or '%s', not '%s'", key, crossZoneUseLoadBalancer, v)
 		}
 		return nil
-	case attrUnhealthyDraining:
+	case model.AttrUnhealthyDraining:
 		return checkIntAttr(key, v, 0, maxUnhealthyDrainingIntervalSecs)
 	case attrDNSFailoverCount:
-		return checkOffOrIntAttr(key, v, 1, maxTargetsPerGroup)
+		if err := checkOffOrIntAttr(key, v, 1, maxTargetsPerGroup); err != nil {
+			return err
+		}
+		return onlyDefaultTGAttr(key, v)
 	case attrUnhealthyRoutingCount:
-		return checkIntAttr(key, v, 1, maxTargetsPerGroup)
+		if err := checkIntAttr(key, v, 1, maxTargetsPerGroup); err != nil {
+			return err
+		}
+		return onlyDefaultTGAttr(key, v)
 	case attrDNSFailoverPercentage, attrUnhealthyRoutingPercent:
-		return checkOffOrIntAttr(key, v, 1, 100)
+		if err := checkOffOrIntAttr(key, v, 1, 100); err != nil {
+			return err
+		}
+		return onlyDefaultTGAttr(key, v)
 	default:
 		return validationError("Target group attribute key '%s' is not recognized", key)
 	}
@@ -793,8 +811,8 @@ func (s *Service) ModifyTargetGroupAttributes(ctx context.Context, account strin
 			}
 			attrs[a.Key] = a.Value
 		}
-		if attrs[attrUnhealthyDraining] != "0" && attrs[attrUnhealthyConnTerm] == "true" {
-			return elbError(codeInvalidConfigurationRequest, "'%s' can only be set when '%s' is false", attrUnhealthyDraining, attrUnhealthyConnTerm)
+		if attrs[model.AttrUnhealthyDraining] != "0" && attrs[model.AttrUnhealthyConnTerm] == "true" {
+			return elbError(codeInvalidConfigurationRequest, "'%s' can only be set when '%s' is false", model.AttrUnhealthyDraining, model.AttrUnhealthyConnTerm)
 		}
 		tg.Attributes = attrs
 		s.purgeGoneTargets(tg)

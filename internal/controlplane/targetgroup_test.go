@@ -438,8 +438,11 @@ func TestTargetGroupAttributes(t *testing.T) {
 		{Key: "load_balancing.cross_zone.enabled", Value: "true"},
 		{Key: "target_health_state.unhealthy.connection_termination.enabled", Value: "false"},
 		{Key: "target_health_state.unhealthy.draining_interval_seconds", Value: "60"},
-		{Key: "target_group_health.dns_failover.minimum_healthy_targets.count", Value: "off"},
-		{Key: "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", Value: "50"},
+		// The defaults, as Terraform sends them.
+		{Key: "target_group_health.dns_failover.minimum_healthy_targets.count", Value: "1"},
+		{Key: "target_group_health.dns_failover.minimum_healthy_targets.percentage", Value: "off"},
+		{Key: "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", Value: "1"},
+		{Key: "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", Value: "off"},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -481,6 +484,18 @@ func TestTargetGroupAttributes(t *testing.T) {
 			"ValidationError", "The value of attribute 'load_balancing.cross_zone.enabled' must be 'true', 'false' or 'use_load_balancer_configuration', not 'maybe'"},
 		{"percentage", []TargetGroupAttribute{{Key: "target_group_health.dns_failover.minimum_healthy_targets.percentage", Value: "101"}},
 			"ValidationError", "The value of attribute 'target_group_health.dns_failover.minimum_healthy_targets.percentage' must be 'off' or an integer from 1 to 100, not '101'"},
+		{"DNS failover count", []TargetGroupAttribute{{Key: "target_group_health.dns_failover.minimum_healthy_targets.count", Value: "2"}},
+			"ValidationError", "privlink does not support the value '2' of attribute 'target_group_health.dns_failover.minimum_healthy_targets.count' yet; only '1' is supported"},
+		{"DNS failover off", []TargetGroupAttribute{{Key: "target_group_health.dns_failover.minimum_healthy_targets.count", Value: "off"}},
+			"ValidationError", "privlink does not support the value 'off' of attribute 'target_group_health.dns_failover.minimum_healthy_targets.count' yet; only '1' is supported"},
+		{"DNS failover percentage", []TargetGroupAttribute{{Key: "target_group_health.dns_failover.minimum_healthy_targets.percentage", Value: "50"}},
+			"ValidationError", "privlink does not support the value '50' of attribute 'target_group_health.dns_failover.minimum_healthy_targets.percentage' yet; only 'off' is supported"},
+		{"unhealthy routing count", []TargetGroupAttribute{{Key: "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", Value: "3"}},
+			"ValidationError", "privlink does not support the value '3' of attribute 'target_group_health.unhealthy_state_routing.minimum_healthy_targets.count' yet; only '1' is supported"},
+		{"unhealthy routing count not a number", []TargetGroupAttribute{{Key: "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", Value: "off"}},
+			"ValidationError", "The value of attribute 'target_group_health.unhealthy_state_routing.minimum_healthy_targets.count' must be an integer from 1 to 1000, not 'off'"},
+		{"unhealthy routing percentage", []TargetGroupAttribute{{Key: "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", Value: "100"}},
+			"ValidationError", "privlink does not support the value '100' of attribute 'target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage' yet; only 'off' is supported"},
 		{"preserve client IP", []TargetGroupAttribute{{Key: "preserve_client_ip.enabled", Value: "true"}},
 			"InvalidConfigurationRequest", "privlink does not preserve client IP addresses: targets see the load balancer node's address; use proxy_protocol_v2.enabled to learn the client's"},
 		{"draining interval with termination", []TargetGroupAttribute{{Key: "target_health_state.unhealthy.connection_termination.enabled", Value: "true"}},

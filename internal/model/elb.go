@@ -63,6 +63,15 @@ const (
 	AttrPreserveClientIP    = "preserve_client_ip.enabled"
 	AttrStickinessEnabled   = "stickiness.enabled"
 	AttrStickinessType      = "stickiness.type"
+	// AttrConnTermOnDeregistration: "true" resets a deregistered target's
+	// flows at the end of its deregistration delay; with "false" (the
+	// default) they go on until they end.
+	AttrConnTermOnDeregistration = "deregistration_delay.connection_termination.enabled"
+	// AttrUnhealthyConnTerm: "true" (the default) resets an unhealthy
+	// target's flows; with "false" they drain for AttrUnhealthyDraining
+	// seconds (0 to 360000, default 0).
+	AttrUnhealthyConnTerm = "target_health_state.unhealthy.connection_termination.enabled"
+	AttrUnhealthyDraining = "target_health_state.unhealthy.draining_interval_seconds"
 )
 
 // LoadBalancer is a Network Load Balancer: one node per subnet mapping,

@@ -52,7 +52,7 @@ func TestPrivilegedNLBBadRequests(t *testing.T) {
 	tg2 := aws.ToString(acct.CreateTargetGroup(t, tcpGroup("fixture-tg2", 81, elbtypes.TargetTypeEnumInstance)).TargetGroupArn)
 	ipTG := aws.ToString(acct.CreateTargetGroup(t, tcpGroup("fixture-ip", 80, elbtypes.TargetTypeEnumIp)).TargetGroupArn)
 	lb := aws.ToString(acct.CreateNLB(t, "fixture", []string{subA, subB}).LoadBalancerArn)
-	acct.CreateTCPListener(t, lb, 80, tg)
+	listener := aws.ToString(acct.CreateTCPListener(t, lb, 80, tg).ListenerArn)
 	acct.SetLoadBalancerAttributes(t, lb, "deletion_protection.enabled=true")
 	acct.WaitLoadBalancerActive(t, lb, lbActive)
 	waitRunning(t, acct, outsider)
@@ -75,6 +75,15 @@ func TestPrivilegedNLBBadRequests(t *testing.T) {
 			}
 			mod(in)
 			_, err := ec.CreateLoadBalancer(ctx, in)
+			return err
+		}
+	}
+	modifyListenerAttr := func(arn, key, value string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := ec.ModifyListenerAttributes(ctx, &elb.ModifyListenerAttributesInput{
+				ListenerArn: aws.String(arn),
+				Attributes:  []elbtypes.ListenerAttribute{{Key: aws.String(key), Value: aws.String(value)}},
+			})
 			return err
 		}
 	}
@@ -195,6 +204,27 @@ func TestPrivilegedNLBBadRequests(t *testing.T) {
 			})
 			return err
 		}},
+		{"ModifyLoadBalancerAttributes zonal DNS affinity (not built yet)", "ValidationError", func(ctx context.Context) error {
+			_, err := ec.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{
+				LoadBalancerArn: aws.String(lb),
+				Attributes:      []elbtypes.LoadBalancerAttribute{{Key: aws.String("dns_record.client_routing_policy"), Value: aws.String("availability_zone_affinity")}},
+			})
+			return err
+		}},
+		// Listener attributes
+		{"ModifyListenerAttributes idle timeout 59 s", "ValidationError", modifyListenerAttr(listener, "tcp.idle_timeout.seconds", "59")},
+		{"ModifyListenerAttributes idle timeout 6001 s", "ValidationError", modifyListenerAttr(listener, "tcp.idle_timeout.seconds", "6001")},
+		{"ModifyListenerAttributes unknown key", "ValidationError", modifyListenerAttr(listener, "tcp.colour", "blue")},
+		{"ModifyListenerAttributes ALB-only key", "InvalidConfigurationRequest", modifyListenerAttr(listener, "routing.http.response.server.enabled", "false")},
+		{"ModifyListenerAttributes unknown listener", "ListenerNotFound", modifyListenerAttr(unknownListener, "tcp.idle_timeout.seconds", "120")},
+		{"DescribeListenerAttributes unknown listener", "ListenerNotFound", func(ctx context.Context) error {
+			_, err := ec.DescribeListenerAttributes(ctx, &elb.DescribeListenerAttributesInput{ListenerArn: aws.String(unknownListener)})
+			return err
+		}},
+		{"DescribeListenerAttributes another account's listener", "ListenerNotFound", func(ctx context.Context) error {
+			_, err := eve.ELB.DescribeListenerAttributes(ctx, &elb.DescribeListenerAttributesInput{ListenerArn: aws.String(listener)})
+			return err
+		}},
 		{"AddTags 51 tags", "TooManyTags", func(ctx context.Context) error {
 			_, err := ec.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{lb}, Tags: tags(51, false)})
 			return err
@@ -220,6 +250,13 @@ func TestPrivilegedNLBBadRequests(t *testing.T) {
 			_, err := ec.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{
 				TargetGroupArn: aws.String(tg),
 				Attributes:     []elbtypes.TargetGroupAttribute{{Key: aws.String("proxy_protocol_v3.enabled"), Value: aws.String("true")}},
+			})
+			return err
+		}},
+		{"ModifyTargetGroupAttributes DNS failover minimum 2 (not built yet)", "ValidationError", func(ctx context.Context) error {
+			_, err := ec.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{
+				TargetGroupArn: aws.String(tg),
+				Attributes:     []elbtypes.TargetGroupAttribute{{Key: aws.String("target_group_health.dns_failover.minimum_healthy_targets.count"), Value: aws.String("2")}},
 			})
 			return err
 		}},

@@ -906,7 +906,7 @@ func TestPrivilegedNLBAWSCLI(t *testing.T) {
 		[]string{"describe-target-groups", "--names", "cli-tg", "--query", "TargetGroups[0].TargetGroupArn"},
 		[]string{"describe-load-balancers", "--names", "cli-nlb", "--query", "LoadBalancers[0].[AvailabilityZones[0].ZoneName,AvailabilityZones[0].SubnetId,State.Code]"},
 		[]string{"create-listener", "--load-balancer-arn", lbARN, "--protocol", "TCP", "--port", "80",
-			"--default-actions", "Type=forward,TargetGroupArn=" + tgARN, "--query", "Listeners[0].[Protocol,Port,DefaultActions[0].TargetGroupArn]"},
+			"--default-actions", "Type=forward,TargetGroupArn=" + tgARN, "--query", "Listeners[0].[Protocol,Port,DefaultActions[0].TargetGroupArn,ListenerArn]"},
 	)
 	ok(rs)
 	if got := rs[0].stdout; got != tgARN {
@@ -915,7 +915,33 @@ func TestPrivilegedNLBAWSCLI(t *testing.T) {
 	if got := rs[1].stdout; got != "us-east-1a\t"+sub+"\tprovisioning" && got != "us-east-1a\t"+sub+"\tactive" {
 		t.Errorf("describe-load-balancers --names cli-nlb = %q, want us-east-1a %s provisioning|active", got, sub)
 	}
-	if got := rs[2].stdout; got != "TCP\t80\t"+tgARN {
-		t.Errorf("create-listener printed %q, want TCP 80 %s", got, tgARN)
+	f = strings.Split(rs[2].stdout, "\t")
+	if len(f) != 4 || strings.Join(f[:3], " ") != "TCP 80 "+tgARN || !strings.Contains(f[3], ":listener/net/cli-nlb/") {
+		t.Fatalf("create-listener printed %q, want TCP 80 %s <listener arn>", rs[2].stdout, tgARN)
+	}
+	listenerARN := f[3]
+
+	// Listener attributes: AWS's one TCP attribute, its default, a change
+	// (answered with the attributes after it) and a value out of range.
+	attrs := func(verb string, more ...string) []string {
+		return append([]string{verb + "-listener-attributes", "--listener-arn", listenerARN, "--query", "Attributes[].[Key,Value]"}, more...)
+	}
+	rs = cli(attrs("describe"))
+	ok(rs)
+	if got := rs[0].stdout; got != "tcp.idle_timeout.seconds\t350" {
+		t.Errorf("describe-listener-attributes = %q, want tcp.idle_timeout.seconds 350", got)
+	}
+	rs = cli(attrs("modify", "--attributes", "Key=tcp.idle_timeout.seconds,Value=120"))
+	ok(rs)
+	if got := rs[0].stdout; got != "tcp.idle_timeout.seconds\t120" {
+		t.Errorf("modify-listener-attributes = %q, want tcp.idle_timeout.seconds 120", got)
+	}
+	rs = cli(attrs("describe"), attrs("modify", "--attributes", "Key=tcp.idle_timeout.seconds,Value=59"))
+	ok(rs[:1])
+	if got := rs[0].stdout; got != "tcp.idle_timeout.seconds\t120" {
+		t.Errorf("describe-listener-attributes after the change = %q, want tcp.idle_timeout.seconds 120", got)
+	}
+	if r := rs[1]; r.err == nil || !strings.Contains(r.stderr, "(ValidationError)") {
+		t.Errorf("modify-listener-attributes to 59 s: err %v, stderr %q; want the CLI to report ValidationError", r.err, r.stderr)
 	}
 }

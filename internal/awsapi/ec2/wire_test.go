@@ -251,8 +251,10 @@ func TestWireHandler(t *testing.T) {
 			wantErr: awsapi.ErrMissingParameter("VpcId")},
 		{name: "not implemented", action: "CreateVpc", params: awsapi.Params{"CidrBlock": "10.0.0.0/16"},
 			wantErr: &awsapi.Error{Code: "UnsupportedOperation", Message: "The action CreateVpc is not yet supported by privlink.", Status: 400}},
-		{name: "not in the model", action: "CreateVpcPeeringConnection",
-			wantErr: &awsapi.Error{Code: "InvalidAction", Message: "The action CreateVpcPeeringConnection is not valid for this web service.", Status: 400}},
+		{name: "in AWS's model, not built", action: "CreateVpcPeeringConnection",
+			wantErr: &awsapi.Error{Code: "UnsupportedOperation", Message: "The action CreateVpcPeeringConnection is not yet supported by privlink.", Status: 400}},
+		{name: "in no model", action: "Frobnicate",
+			wantErr: &awsapi.Error{Code: "InvalidAction", Message: "The action Frobnicate is not valid for this web service.", Status: 400}},
 		{name: "ELBv2 action on EC2", action: "CreateLoadBalancer",
 			wantErr: &awsapi.Error{Code: "InvalidAction", Message: "The action CreateLoadBalancer is not valid for this web service.", Status: 400}},
 	}

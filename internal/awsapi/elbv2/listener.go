@@ -14,6 +14,9 @@ var (
 	_ DescribeListenersAPI = (*API)(nil)
 	_ ModifyListenerAPI    = (*API)(nil)
 	_ DeleteListenerAPI    = (*API)(nil)
+
+	_ DescribeListenerAttributesAPI = (*API)(nil)
+	_ ModifyListenerAttributesAPI   = (*API)(nil)
 )
 
 // listenerOut converts a listener to its wire form. Its default action is
@@ -132,4 +135,35 @@ func (a *API) DeleteListener(ctx context.Context, req *awsapi.Request, in *Delet
 		return nil, err
 	}
 	return &DeleteListenerOutput{}, nil
+}
+
+// listenerAttributeOut converts a listener attribute.
+func listenerAttributeOut(a controlplane.ListenerAttribute) ListenerAttribute {
+	return ListenerAttribute{Key: new(a.Key), Value: new(a.Value)}
+}
+
+// listenerAttributeIn converts Attributes.member.N of ModifyListenerAttributes.
+func listenerAttributeIn(a ListenerAttribute) controlplane.ListenerAttribute {
+	return controlplane.ListenerAttribute{Key: wireconv.Deref(a.Key), Value: wireconv.Deref(a.Value)}
+}
+
+// DescribeListenerAttributes implements DescribeListenerAttributesAPI.
+func (a *API) DescribeListenerAttributes(ctx context.Context, req *awsapi.Request, in *DescribeListenerAttributesInput) (*DescribeListenerAttributesOutput, error) {
+	attrs, err := a.cp.DescribeListenerAttributes(ctx, req.Caller.AccountID, controlplane.DescribeListenerAttributesInput{ListenerARN: wireconv.Deref(in.ListenerArn)})
+	if err != nil {
+		return nil, err
+	}
+	return &DescribeListenerAttributesOutput{Attributes: wireconv.All(attrs, listenerAttributeOut)}, nil
+}
+
+// ModifyListenerAttributes implements ModifyListenerAttributesAPI.
+func (a *API) ModifyListenerAttributes(ctx context.Context, req *awsapi.Request, in *ModifyListenerAttributesInput) (*ModifyListenerAttributesOutput, error) {
+	attrs, err := a.cp.ModifyListenerAttributes(ctx, req.Caller.AccountID, controlplane.ModifyListenerAttributesInput{
+		ListenerARN: wireconv.Deref(in.ListenerArn),
+		Attributes:  wireconv.All(in.Attributes, listenerAttributeIn),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ModifyListenerAttributesOutput{Attributes: wireconv.All(attrs, listenerAttributeOut)}, nil
 }

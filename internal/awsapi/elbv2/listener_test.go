@@ -143,3 +143,77 @@ func TestListenerActionErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestListenerAttributesWire(t *testing.T) {
+	w := newWorld(t)
+	tg := w.targetGroup("web")
+	lbARN := w.attachLB(tg, "us-east-1a") // its listener was stored without attributes
+	var ls struct {
+		Listeners []lbwXMLListener `xml:"DescribeListenersResult>Listeners>member"`
+	}
+	w.mustQuery(query("Action", "DescribeListeners", "Version", "2015-12-01", "LoadBalancerArn", lbARN), &ls)
+	if len(ls.Listeners) != 1 {
+		t.Fatalf("DescribeListeners returned %d listeners", len(ls.Listeners))
+	}
+	arn := ls.Listeners[0].ARN
+
+	// The document AWS answers for an NLB TCP listener: one attribute.
+	body := w.rawQuery(query("Action", "DescribeListenerAttributes", "Version", "2015-12-01", "ListenerArn", arn))
+	want := `<DescribeListenerAttributesResult><Attributes><member><Key>tcp.idle_timeout.seconds</Key><Value>350</Value></member></Attributes></DescribeListenerAttributesResult>`
+	if !strings.Contains(body, want) {
+		t.Errorf("DescribeListenerAttributes body = %s, want it to contain %s", body, want)
+	}
+	// What botocore sends for --attributes Key=tcp.idle_timeout.seconds,Value=120.
+	var modified struct {
+		Attributes []lbwXMLAttr `xml:"ModifyListenerAttributesResult>Attributes>member"`
+	}
+	w.mustQuery(query("Action", "ModifyListenerAttributes", "Version", "2015-12-01", "ListenerArn", arn,
+		"Attributes.member.1.Key", "tcp.idle_timeout.seconds", "Attributes.member.1.Value", "120"), &modified)
+	if diff := cmp.Diff([]lbwXMLAttr{{"tcp.idle_timeout.seconds", "120"}}, modified.Attributes); diff != "" {
+		t.Errorf("ModifyListenerAttributes mismatch (-want +got):\n%s", diff)
+	}
+	var described struct {
+		Attributes []lbwXMLAttr `xml:"DescribeListenerAttributesResult>Attributes>member"`
+	}
+	w.mustQuery(query("Action", "DescribeListenerAttributes", "Version", "2015-12-01", "ListenerArn", arn), &described)
+	if diff := cmp.Diff(modified.Attributes, described.Attributes); diff != "" {
+		t.Errorf("DescribeListenerAttributes after modify mismatch (-want +got):\n%s", diff)
+	}
+
+	gone := strings.Replace(arn, arn[strings.LastIndex(arn, "/")+1:], "0123456789abcdef", 1)
+	modify := func(kv ...string) string {
+		return query(append([]string{"Action", "ModifyListenerAttributes", "Version", "2015-12-01"}, kv...)...)
+	}
+	tests := []struct {
+		name, query, code, msg string
+	}{
+		{"out of range", modify("ListenerArn", arn, "Attributes.member.1.Key", "tcp.idle_timeout.seconds", "Attributes.member.1.Value", "30"),
+			"ValidationError", "The value of attribute 'tcp.idle_timeout.seconds' must be an integer from 60 to 6000, not '30'"},
+		{"unknown key", modify("ListenerArn", arn, "Attributes.member.1.Key", "idle_timeout.timeout_seconds", "Attributes.member.1.Value", "60"),
+			"ValidationError", "Listener attribute key 'idle_timeout.timeout_seconds' is not recognized"},
+		{"ALB key", modify("ListenerArn", arn, "Attributes.member.1.Key", "routing.http.response.server.enabled", "Attributes.member.1.Value", "false"),
+			"InvalidConfigurationRequest", "Listener attribute key 'routing.http.response.server.enabled' is not supported on listeners with protocol 'TCP'"},
+		{"key outside the model's pattern", modify("ListenerArn", arn, "Attributes.member.1.Key", "tcp idle", "Attributes.member.1.Value", "60"),
+			"ValidationError", ""},
+		{"no attributes", modify("ListenerArn", arn),
+			"ValidationError", "1 validation error detected: Value null at 'attributes' failed to satisfy constraint: Member must not be null"},
+		{"no listener", modify("Attributes.member.1.Key", "tcp.idle_timeout.seconds", "Attributes.member.1.Value", "60"),
+			"ValidationError", "1 validation error detected: Value null at 'listenerArn' failed to satisfy constraint: Member must not be null"},
+		{"unknown listener", modify("ListenerArn", gone, "Attributes.member.1.Key", "tcp.idle_timeout.seconds", "Attributes.member.1.Value", "60"),
+			"ListenerNotFound", "Listeners '[" + gone + "]' not found"},
+		{"describe unknown listener", query("Action", "DescribeListenerAttributes", "Version", "2015-12-01", "ListenerArn", gone),
+			"ListenerNotFound", "Listeners '[" + gone + "]' not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantErr(t, w.callQuery(tt.query, nil), tt.code, tt.msg)
+		})
+	}
+	var after struct {
+		Attributes []lbwXMLAttr `xml:"DescribeListenerAttributesResult>Attributes>member"`
+	}
+	w.mustQuery(query("Action", "DescribeListenerAttributes", "Version", "2015-12-01", "ListenerArn", arn), &after)
+	if diff := cmp.Diff([]lbwXMLAttr{{"tcp.idle_timeout.seconds", "120"}}, after.Attributes); diff != "" {
+		t.Errorf("attributes after failed calls mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -193,8 +193,10 @@ func TestWireHandler(t *testing.T) {
 			wantErr: &awsapi.Error{Code: "LoadBalancerNotFound", Message: "One or more load balancers not found", Status: 400}},
 		{name: "not implemented", action: "DescribeTags", params: awsapi.Params{"ResourceArns.member.1": "arn"},
 			wantErr: &awsapi.Error{Code: "UnsupportedOperation", Message: "The action DescribeTags is not yet supported by privlink.", Status: 400}},
-		{name: "not in the model", action: "CreateRule",
-			wantErr: &awsapi.Error{Code: "InvalidAction", Message: "The action CreateRule is not valid for this web service.", Status: 400}},
+		{name: "in AWS's model, not built", action: "CreateRule",
+			wantErr: &awsapi.Error{Code: "UnsupportedOperation", Message: "The action CreateRule is not yet supported by privlink.", Status: 400}},
+		{name: "in no model", action: "Frobnicate",
+			wantErr: &awsapi.Error{Code: "InvalidAction", Message: "The action Frobnicate is not valid for this web service.", Status: 400}},
 		{name: "EC2 action on ELBv2", action: "DescribeVpcs",
 			wantErr: &awsapi.Error{Code: "InvalidAction", Message: "The action DescribeVpcs is not valid for this web service.", Status: 400}},
 	}

@@ -60,6 +60,11 @@ type DeregisterTargetsAPI interface {
 	DeregisterTargets(ctx context.Context, req *awsapi.Request, in *DeregisterTargetsInput) (*DeregisterTargetsOutput, error)
 }
 
+// DescribeListenerAttributesAPI is implemented by a handler that serves the ELBv2 action DescribeListenerAttributes.
+type DescribeListenerAttributesAPI interface {
+	DescribeListenerAttributes(ctx context.Context, req *awsapi.Request, in *DescribeListenerAttributesInput) (*DescribeListenerAttributesOutput, error)
+}
+
 // DescribeListenersAPI is implemented by a handler that serves the ELBv2 action DescribeListeners.
 type DescribeListenersAPI interface {
 	DescribeListeners(ctx context.Context, req *awsapi.Request, in *DescribeListenersInput) (*DescribeListenersOutput, error)
@@ -98,6 +103,11 @@ type DescribeTargetHealthAPI interface {
 // ModifyListenerAPI is implemented by a handler that serves the ELBv2 action ModifyListener.
 type ModifyListenerAPI interface {
 	ModifyListener(ctx context.Context, req *awsapi.Request, in *ModifyListenerInput) (*ModifyListenerOutput, error)
+}
+
+// ModifyListenerAttributesAPI is implemented by a handler that serves the ELBv2 action ModifyListenerAttributes.
+type ModifyListenerAttributesAPI interface {
+	ModifyListenerAttributes(ctx context.Context, req *awsapi.Request, in *ModifyListenerAttributesInput) (*ModifyListenerAttributesOutput, error)
 }
 
 // ModifyLoadBalancerAttributesAPI is implemented by a handler that serves the ELBv2 action ModifyLoadBalancerAttributes.
@@ -145,6 +155,7 @@ type genHandler struct {
 	opDeleteLoadBalancer             DeleteLoadBalancerAPI
 	opDeleteTargetGroup              DeleteTargetGroupAPI
 	opDeregisterTargets              DeregisterTargetsAPI
+	opDescribeListenerAttributes     DescribeListenerAttributesAPI
 	opDescribeListeners              DescribeListenersAPI
 	opDescribeLoadBalancerAttributes DescribeLoadBalancerAttributesAPI
 	opDescribeLoadBalancers          DescribeLoadBalancersAPI
@@ -153,6 +164,7 @@ type genHandler struct {
 	opDescribeTargetGroups           DescribeTargetGroupsAPI
 	opDescribeTargetHealth           DescribeTargetHealthAPI
 	opModifyListener                 ModifyListenerAPI
+	opModifyListenerAttributes       ModifyListenerAttributesAPI
 	opModifyLoadBalancerAttributes   ModifyLoadBalancerAttributesAPI
 	opModifyTargetGroup              ModifyTargetGroupAPI
 	opModifyTargetGroupAttributes    ModifyTargetGroupAttributesAPI
@@ -177,6 +189,7 @@ func NewHandler(impl any) awsapi.Handler {
 	h.opDeleteLoadBalancer, _ = impl.(DeleteLoadBalancerAPI)
 	h.opDeleteTargetGroup, _ = impl.(DeleteTargetGroupAPI)
 	h.opDeregisterTargets, _ = impl.(DeregisterTargetsAPI)
+	h.opDescribeListenerAttributes, _ = impl.(DescribeListenerAttributesAPI)
 	h.opDescribeListeners, _ = impl.(DescribeListenersAPI)
 	h.opDescribeLoadBalancerAttributes, _ = impl.(DescribeLoadBalancerAttributesAPI)
 	h.opDescribeLoadBalancers, _ = impl.(DescribeLoadBalancersAPI)
@@ -185,6 +198,7 @@ func NewHandler(impl any) awsapi.Handler {
 	h.opDescribeTargetGroups, _ = impl.(DescribeTargetGroupsAPI)
 	h.opDescribeTargetHealth, _ = impl.(DescribeTargetHealthAPI)
 	h.opModifyListener, _ = impl.(ModifyListenerAPI)
+	h.opModifyListenerAttributes, _ = impl.(ModifyListenerAttributesAPI)
 	h.opModifyLoadBalancerAttributes, _ = impl.(ModifyLoadBalancerAttributesAPI)
 	h.opModifyTargetGroup, _ = impl.(ModifyTargetGroupAPI)
 	h.opModifyTargetGroupAttributes, _ = impl.(ModifyTargetGroupAttributesAPI)
@@ -230,6 +244,10 @@ func (h *genHandler) Handle(ctx context.Context, req *awsapi.Request) (awsapi.Re
 		if h.opDeregisterTargets != nil {
 			return genServe(ctx, req, (*genDecoder).decDeregisterTargetsInput, h.opDeregisterTargets.DeregisterTargets)
 		}
+	case "DescribeListenerAttributes":
+		if h.opDescribeListenerAttributes != nil {
+			return genServe(ctx, req, (*genDecoder).decDescribeListenerAttributesInput, h.opDescribeListenerAttributes.DescribeListenerAttributes)
+		}
 	case "DescribeListeners":
 		if h.opDescribeListeners != nil {
 			return genServe(ctx, req, (*genDecoder).decDescribeListenersInput, h.opDescribeListeners.DescribeListeners)
@@ -262,6 +280,10 @@ func (h *genHandler) Handle(ctx context.Context, req *awsapi.Request) (awsapi.Re
 		if h.opModifyListener != nil {
 			return genServe(ctx, req, (*genDecoder).decModifyListenerInput, h.opModifyListener.ModifyListener)
 		}
+	case "ModifyListenerAttributes":
+		if h.opModifyListenerAttributes != nil {
+			return genServe(ctx, req, (*genDecoder).decModifyListenerAttributesInput, h.opModifyListenerAttributes.ModifyListenerAttributes)
+		}
 	case "ModifyLoadBalancerAttributes":
 		if h.opModifyLoadBalancerAttributes != nil {
 			return genServe(ctx, req, (*genDecoder).decModifyLoadBalancerAttributesInput, h.opModifyLoadBalancerAttributes.ModifyLoadBalancerAttributes)
@@ -290,6 +312,34 @@ func (h *genHandler) Handle(ctx context.Context, req *awsapi.Request) (awsapi.Re
 		if h.opSetSubnets != nil {
 			return genServe(ctx, req, (*genDecoder).decSetSubnetsInput, h.opSetSubnets.SetSubnets)
 		}
+	// Actions of the service that privlink does not build.
+	case
+		"AddListenerCertificates",
+		"AddTrustStoreRevocations",
+		"CreateRule",
+		"CreateTrustStore",
+		"DeleteRule",
+		"DeleteSharedTrustStoreAssociation",
+		"DeleteTrustStore",
+		"DescribeAccountLimits",
+		"DescribeCapacityReservation",
+		"DescribeListenerCertificates",
+		"DescribeRules",
+		"DescribeSSLPolicies",
+		"DescribeTrustStoreAssociations",
+		"DescribeTrustStoreRevocations",
+		"DescribeTrustStores",
+		"GetResourcePolicy",
+		"GetTrustStoreCaCertificatesBundle",
+		"GetTrustStoreRevocationContent",
+		"ModifyCapacityReservation",
+		"ModifyIpPools",
+		"ModifyRule",
+		"ModifyTrustStore",
+		"RemoveListenerCertificates",
+		"RemoveTrustStoreRevocations",
+		"SetIpAddressType",
+		"SetRulePriorities":
 	default:
 		return nil, awsapi.ErrInvalidAction(req.Action)
 	}
@@ -467,6 +517,24 @@ func (v *DeregisterTargetsOutput) MarshalResponse(requestID string) ([]byte, err
 	return genQueryResponse("DeregisterTargets", "DeregisterTargetsResult", genXMLNamespace, requestID, v.genXML), nil
 }
 
+// DescribeListenerAttributesInput is the input of DescribeListenerAttributes (model shape DescribeListenerAttributesInput).
+type DescribeListenerAttributesInput struct {
+	ListenerArn *string // required
+}
+
+// DescribeListenerAttributesOutput is the output of DescribeListenerAttributes (model shape DescribeListenerAttributesOutput).
+type DescribeListenerAttributesOutput struct {
+	Attributes []ListenerAttribute
+}
+
+// MarshalResponse implements awsapi.Response.
+func (v *DescribeListenerAttributesOutput) MarshalResponse(requestID string) ([]byte, error) {
+	if v == nil {
+		v = new(DescribeListenerAttributesOutput)
+	}
+	return genQueryResponse("DescribeListenerAttributes", "DescribeListenerAttributesResult", genXMLNamespace, requestID, v.genXML), nil
+}
+
 // DescribeListenersInput is the input of DescribeListeners (model shape DescribeListenersInput).
 type DescribeListenersInput struct {
 	ListenerArns    []string
@@ -631,6 +699,25 @@ func (v *ModifyListenerOutput) MarshalResponse(requestID string) ([]byte, error)
 		v = new(ModifyListenerOutput)
 	}
 	return genQueryResponse("ModifyListener", "ModifyListenerResult", genXMLNamespace, requestID, v.genXML), nil
+}
+
+// ModifyListenerAttributesInput is the input of ModifyListenerAttributes (model shape ModifyListenerAttributesInput).
+type ModifyListenerAttributesInput struct {
+	Attributes  []ListenerAttribute // required
+	ListenerArn *string             // required
+}
+
+// ModifyListenerAttributesOutput is the output of ModifyListenerAttributes (model shape ModifyListenerAttributesOutput).
+type ModifyListenerAttributesOutput struct {
+	Attributes []ListenerAttribute
+}
+
+// MarshalResponse implements awsapi.Response.
+func (v *ModifyListenerAttributesOutput) MarshalResponse(requestID string) ([]byte, error) {
+	if v == nil {
+		v = new(ModifyListenerAttributesOutput)
+	}
+	return genQueryResponse("ModifyListenerAttributes", "ModifyListenerAttributesResult", genXMLNamespace, requestID, v.genXML), nil
 }
 
 // ModifyLoadBalancerAttributesInput is the input of ModifyLoadBalancerAttributes (model shape ModifyLoadBalancerAttributesInput).
@@ -889,6 +976,12 @@ type Listener struct {
 	Port                 *int32
 	Protocol             *string
 	SslPolicy            *string
+}
+
+// ListenerAttribute is the model shape ListenerAttribute.
+type ListenerAttribute struct {
+	Key   *string
+	Value *string
 }
 
 // LoadBalancer is the model shape LoadBalancer.
@@ -1174,6 +1267,11 @@ func (d *genDecoder) decDeregisterTargetsInput(n *genNode, v *DeregisterTargetsI
 	v.Targets = genEach(d.list(n.kid("Targets"), "member"), d.decTargetDescription)
 }
 
+func (d *genDecoder) decDescribeListenerAttributesInput(n *genNode, v *DescribeListenerAttributesInput) {
+	d.need(n, "ListenerArn")
+	v.ListenerArn = d.str(n.kid("ListenerArn"))
+}
+
 func (d *genDecoder) decDescribeListenersInput(n *genNode, v *DescribeListenersInput) {
 	v.ListenerArns = genEach(d.list(n.kid("ListenerArns"), "member"), d.setStr)
 	v.LoadBalancerArn = d.str(n.kid("LoadBalancerArn"))
@@ -1255,6 +1353,11 @@ func (d *genDecoder) decJwtValidationActionConfig(n *genNode, v *JwtValidationAc
 	v.JwksEndpoint = d.str(n.kid("JwksEndpoint"))
 }
 
+func (d *genDecoder) decListenerAttribute(n *genNode, v *ListenerAttribute) {
+	v.Key = d.str(n.kid("Key"))
+	v.Value = d.str(n.kid("Value"))
+}
+
 func (d *genDecoder) decLoadBalancerAttribute(n *genNode, v *LoadBalancerAttribute) {
 	v.Key = d.str(n.kid("Key"))
 	v.Value = d.str(n.kid("Value"))
@@ -1263,6 +1366,13 @@ func (d *genDecoder) decLoadBalancerAttribute(n *genNode, v *LoadBalancerAttribu
 func (d *genDecoder) decMatcher(n *genNode, v *Matcher) {
 	v.GrpcCode = d.str(n.kid("GrpcCode"))
 	v.HttpCode = d.str(n.kid("HttpCode"))
+}
+
+func (d *genDecoder) decModifyListenerAttributesInput(n *genNode, v *ModifyListenerAttributesInput) {
+	d.need(n, "Attributes")
+	v.Attributes = genEach(d.list(n.kid("Attributes"), "member"), d.decListenerAttribute)
+	d.need(n, "ListenerArn")
+	v.ListenerArn = d.str(n.kid("ListenerArn"))
 }
 
 func (d *genDecoder) decModifyListenerInput(n *genNode, v *ModifyListenerInput) {
@@ -1480,6 +1590,10 @@ func (v *DeleteTargetGroupOutput) genXML(w *genWriter) {
 func (v *DeregisterTargetsOutput) genXML(w *genWriter) {
 }
 
+func (v *DescribeListenerAttributesOutput) genXML(w *genWriter) {
+	genElems(w, "Attributes", "member", v.Attributes)
+}
+
 func (v *DescribeListenersOutput) genXML(w *genWriter) {
 	genElems(w, "Listeners", "member", v.Listeners)
 	w.str("NextMarker", v.NextMarker)
@@ -1550,6 +1664,11 @@ func (v *Listener) genXML(w *genWriter) {
 	w.str("SslPolicy", v.SslPolicy)
 }
 
+func (v *ListenerAttribute) genXML(w *genWriter) {
+	w.str("Key", v.Key)
+	w.str("Value", v.Value)
+}
+
 func (v *LoadBalancer) genXML(w *genWriter) {
 	genElems(w, "AvailabilityZones", "member", v.AvailabilityZones)
 	w.str("CanonicalHostedZoneId", v.CanonicalHostedZoneId)
@@ -1589,6 +1708,10 @@ func (v *LoadBalancerState) genXML(w *genWriter) {
 func (v *Matcher) genXML(w *genWriter) {
 	w.str("GrpcCode", v.GrpcCode)
 	w.str("HttpCode", v.HttpCode)
+}
+
+func (v *ModifyListenerAttributesOutput) genXML(w *genWriter) {
+	genElems(w, "Attributes", "member", v.Attributes)
 }
 
 func (v *ModifyListenerOutput) genXML(w *genWriter) {

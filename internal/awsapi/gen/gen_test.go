@@ -137,6 +137,8 @@ func TestModelChecks(t *testing.T) {
 		{"unsupported type", base(`"In": {"type": "structure", "members": {"A": {"shape": "B"}}}, "B": {"type": "blob"}`), `type "blob" is not supported`},
 		{"missing shape", base(`"In": {"type": "structure", "members": {"A": {"shape": "Nope"}}}`), `unknown shape "Nope"`},
 		{"bad required", base(`"In": {"type": "structure", "required": ["B"], "members": {}}`), `required member B does not exist`},
+		{"served and other", strings.Replace(base(`"In": {"type": "structure", "members": {}}`), `"shapes"`, `"otherOperations": ["Op"], "shapes"`, 1), `operation Op is both served and other`},
+		{"other not an identifier", strings.Replace(base(`"In": {"type": "structure", "members": {}}`), `"shapes"`, `"otherOperations": ["No-Op"], "shapes"`, 1), `other operation "No-Op" is not a Go identifier`},
 		{"protocol", strings.Replace(base(`"In": {"type": "structure", "members": {}}`), `"query"`, `"json"`, 1), `protocol "json" is not supported`},
 	}
 	for _, tt := range tests {

@@ -274,6 +274,17 @@ func (g *generator) body() ([]byte, error) {
 		g.p("return genServe(ctx, req, (*genDecoder).dec%sInput, h.op%s.%s)", op, op, op)
 		g.p("}")
 	}
+	if others := slices.Sorted(slices.Values(g.m.OtherOperations)); len(others) > 0 {
+		g.p("// Actions of the service that privlink does not build.")
+		g.p("case")
+		for i, op := range others {
+			sep := ","
+			if i == len(others)-1 {
+				sep = ":"
+			}
+			g.p("%q%s", op, sep)
+		}
+	}
 	g.p("default:")
 	g.p("return nil, awsapi.ErrInvalidAction(req.Action)")
 	g.p("}")

@@ -15,7 +15,10 @@ type Model struct {
 	Version    string                `json:"version"`
 	Metadata   Metadata              `json:"metadata"`
 	Operations map[string]*Operation `json:"operations"`
-	Shapes     map[string]*Shape     `json:"shapes"`
+	// OtherOperations names the service's operations that were trimmed
+	// away: actions that exist but that privlink does not serve.
+	OtherOperations []string          `json:"otherOperations"`
+	Shapes          map[string]*Shape `json:"shapes"`
 }
 
 // Metadata is the service-wide part of a model.
@@ -173,6 +176,14 @@ func (m *Model) check() error {
 			if r != nil && m.Shapes[r.Shape].Type != "structure" {
 				return fmt.Errorf("operation %s: %s is not a structure", name, r.Shape)
 			}
+		}
+	}
+	for _, name := range m.OtherOperations {
+		if !isIdent(name) {
+			return fmt.Errorf("other operation %q is not a Go identifier", name)
+		}
+		if _, ok := m.Operations[name]; ok {
+			return fmt.Errorf("operation %s is both served and other", name)
 		}
 	}
 	for _, name := range sortedKeys(m.Shapes) {

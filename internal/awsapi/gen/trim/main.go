@@ -1,8 +1,11 @@
 // Command trim cuts a botocore service model (service-2.json, optionally
 // gzipped) down to the operations listed in an ops file and the shapes they
 // reference, with every documentation field removed. Everything that matters
-// on the wire is kept verbatim. The result is pretty-printed with sorted keys
-// so that model updates diff readably.
+// on the wire is kept verbatim. The names of the model's other operations are
+// kept too, as "otherOperations", so that the generated handler can tell an
+// action privlink does not build (UnsupportedOperation) from one the service
+// does not have (InvalidAction). The result is pretty-printed with sorted
+// keys so that model updates diff readably.
 //
 //	go run ./internal/awsapi/gen/trim -in .../ec2/2016-11-15/service-2.json.gz -ops internal/awsapi/model/ec2.ops -out internal/awsapi/model/ec2.json
 package main
@@ -16,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -122,7 +126,17 @@ func trim(raw []byte, ops []string) ([]byte, error) {
 			}
 		}
 	}
+	var others []string
+	for name := range allOps {
+		if _, ok := keptOps[name]; !ok {
+			others = append(others, name)
+		}
+	}
+	slices.Sort(others)
 	out := map[string]any{}
+	if len(others) > 0 {
+		out["otherOperations"] = others
+	}
 	for k, v := range model {
 		switch k {
 		case "documentation":

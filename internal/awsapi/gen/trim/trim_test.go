@@ -66,6 +66,9 @@ func TestTrim(t *testing.T) {
       }
     }
   },
+  "otherOperations": [
+    "Drop"
+  ],
   "shapes": {
     "Int": {
       "max": 1000,
