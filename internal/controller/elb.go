@@ -215,9 +215,10 @@ func (ix lbIndex) listener(prefix string, lb model.LoadBalancer, n model.LBNode,
 		return forwarder.Listener{}, false
 	}
 	return ix.forward(prefix, lb, n, nodeIP, g, forwarder.Listener{
-		Key:       l.ARN + "@" + n.ENIID,
-		Namespace: prefix + n.ENIID,
-		Addr:      netip.AddrPortFrom(nodeIP, uint16(l.Port)),
+		Key:         l.ARN + "@" + n.ENIID,
+		Namespace:   prefix + n.ENIID,
+		Addr:        netip.AddrPortFrom(nodeIP, uint16(l.Port)),
+		IdleTimeout: l.TCPIdleTimeout(),
 	})
 }
 
@@ -232,6 +233,12 @@ func nodeAddr(n model.LBNode) (netip.Addr, bool) {
 // the node's namespace and address so that targets see the node as the
 // source, and the group's proxy protocol and stickiness. It reports false
 // when the node has no namespace.
+//
+// A backend's flows end as the group's attributes say: a deregistered
+// target's at the end of its deregistration delay only with
+// model.AttrConnTermOnDeregistration (otherwise they outlive it, as on AWS), and
+// an unhealthy target's per unhealthyResetAt; the forwarder keeps the
+// latter while its listener fails open.
 func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, nodeIP netip.Addr, g model.TargetGroup, fl forwarder.Listener) (forwarder.Listener, bool) {
 	if !ix.nodeHosted(n.ENIID) {
 		return forwarder.Listener{}, false
@@ -258,8 +265,11 @@ func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, 
 		switch {
 		case t.Draining(ix.now):
 			b.State, b.DrainUntil = forwarder.Draining, t.DrainUntil
+			b.KeepFlowsAfterDrain = g.Attributes[model.AttrConnTermOnDeregistration] != "true"
 		case ix.healthy(g, t):
 			b.State = forwarder.Healthy
+		default:
+			b.UnhealthyResetAt = ix.unhealthyResetAt(g, t)
 		}
 		fl.Backends = append(fl.Backends, b)
 	}
@@ -271,6 +281,35 @@ func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, 
 func (ix lbIndex) healthy(g model.TargetGroup, t model.Target) bool {
 	h, ok := ix.health[g.ARN][t.Key()]
 	return ok && h.State == model.TargetHealthy && !h.Since.Before(t.Registered)
+}
+
+// unhealthyResetAt returns when the flows of target t of g are reset for
+// being unhealthy, or the zero time for never (a target that is healthy,
+// or not checked yet since its registration, keeps its flows). With
+// model.AttrUnhealthyConnTerm on, the default, that is when the checks found
+// it unhealthy: at once. With it off, after model.AttrUnhealthyDraining seconds
+// (AWS's unhealthy.draining state) or, for 0, never: AWS documents the
+// interval as how long the load balancer waits before it closes the
+// flows, and a termination that is off with no interval, which is what
+// the attribute meant before the interval existed (and is still its
+// default), leaves them open.
+func (ix lbIndex) unhealthyResetAt(g model.TargetGroup, t model.Target) time.Time {
+	h, ok := ix.health[g.ARN][t.Key()]
+	if !ok || h.State != model.TargetUnhealthy || h.Since.Before(t.Registered) {
+		return time.Time{}
+	}
+	since := h.Since
+	if since.IsZero() {
+		since = ix.now
+	}
+	if g.Attributes[model.AttrUnhealthyConnTerm] != "false" {
+		return since
+	}
+	secs, err := strconv.Atoi(g.Attributes[model.AttrUnhealthyDraining])
+	if err != nil || secs <= 0 {
+		return time.Time{}
+	}
+	return since.Add(time.Duration(secs) * time.Second)
 }
 
 type keyedCheck struct {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"testing"
@@ -263,5 +264,148 @@ func TestAddNames(t *testing.T) {
 	}
 	if len(cfg.Resolvers[1].Records.A) != 0 || cfg.Resolvers[1].Records.PTR != nil || cfg.Resolvers[1].Records.CNAME != nil {
 		t.Errorf("another VPC got records: %+v", cfg.Resolvers[1].Records)
+	}
+}
+
+// TestBuildELBFlowEnds: the group's attributes and its targets' health
+// decide when a backend's flows are reset.
+func TestBuildELBFlowEnds(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	now := t0.Add(time.Minute)
+	unhealthySince := t0.Add(time.Second) // i-b's, in elbSnapshot
+	type ends struct {
+		State            forwarder.BackendState
+		DrainUntil       time.Time
+		KeepAfterDrain   bool
+		UnhealthyResetAt time.Time
+	}
+	tests := []struct {
+		name  string
+		attrs map[string]string // the group's, over elbSnapshot's
+		drain bool              // deregister i-a, draining for a second more
+		// initial: i-b registered again after its last check
+		initial bool
+		want    map[string]ends // by target address
+	}{
+		{
+			name: "defaults: an unhealthy target's flows reset at once",
+			attrs: map[string]string{
+				model.AttrConnTermOnDeregistration: "false", model.AttrUnhealthyConnTerm: "true", model.AttrUnhealthyDraining: "0",
+			},
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Healthy},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+			},
+		},
+		{
+			name: "attributes missing, as in a store from before them: AWS's defaults",
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Healthy},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+			},
+		},
+		{
+			name:    "not checked since its registration: no reset",
+			attrs:   map[string]string{model.AttrUnhealthyConnTerm: "true"},
+			initial: true,
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Healthy},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy},
+			},
+		},
+		{
+			name:  "unhealthy termination off: drained for the interval",
+			attrs: map[string]string{model.AttrUnhealthyConnTerm: "false", model.AttrUnhealthyDraining: "300"},
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Healthy},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince.Add(300 * time.Second)},
+			},
+		},
+		{
+			name:  "unhealthy termination off without an interval: kept",
+			attrs: map[string]string{model.AttrUnhealthyConnTerm: "false", model.AttrUnhealthyDraining: "0"},
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Healthy},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy},
+			},
+		},
+		{
+			name:  "deregistered, termination off (the default): flows outlive the delay",
+			attrs: map[string]string{model.AttrConnTermOnDeregistration: "false"},
+			drain: true,
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Draining, DrainUntil: now.Add(time.Second), KeepAfterDrain: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+			},
+		},
+		{
+			name:  "deregistered, termination on: flows reset at the end of the delay",
+			attrs: map[string]string{model.AttrConnTermOnDeregistration: "true"},
+			drain: true,
+			want: map[string]ends{
+				"10.0.1.20:8080": {State: forwarder.Draining, DrainUntil: now.Add(time.Second)},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := elbSnapshot(t0, func(s *controlplane.NetworkSnapshot) {
+				s.LoadBalancers[0].Attributes[model.AttrCrossZone] = "true"
+				maps.Copy(s.TargetGroups[0].Attributes, tt.attrs)
+				if tt.drain {
+					s.TargetGroups[0].Targets[0].DrainUntil = now.Add(time.Second)
+				}
+				if tt.initial {
+					s.TargetGroups[0].Targets[1].Registered = t0.Add(2 * time.Second)
+				}
+			})
+			d := buildELB("plk-", "us-east-1", now, snap, true, func(string) bool { return true })
+			for _, l := range d.table.Listeners {
+				got := map[string]ends{}
+				for _, b := range l.Backends {
+					got[b.Addr.String()] = ends{b.State, b.DrainUntil, b.KeepFlowsAfterDrain, b.UnhealthyResetAt}
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("listener %s: backends mismatch (-want +got):\n%s", l.Key, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestBuildELBIdleTimeout: listeners idle out as their load balancer
+// listener's tcp.idle_timeout.seconds says, 350 s when unset, and an
+// endpoint's listeners as the load balancer listener they forward to.
+func TestBuildELBIdleTimeout(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		attrs map[string]string
+		want  time.Duration
+	}{
+		{"unset: AWS's default", nil, 350 * time.Second},
+		{"set", map[string]string{model.ListenerAttrTCPIdleTimeout: "6000"}, 6000 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for name, snap := range map[string]controlplane.NetworkSnapshot{
+				"load balancer": elbSnapshot(t0, nil),
+				"endpoint":      endpointSnapshot(t0, model.EndpointAvailable, nil),
+			} {
+				for i := range snap.Listeners {
+					snap.Listeners[i].Attributes = tt.attrs
+				}
+				d := buildELB("plk-", "us-east-1", t0.Add(time.Minute), snap, true, func(string) bool { return true })
+				if len(d.table.Listeners) == 0 {
+					t.Fatalf("%s: no listener", name)
+				}
+				for _, l := range d.table.Listeners {
+					if l.IdleTimeout != tt.want {
+						t.Errorf("%s: listener %s IdleTimeout = %v, want %v", name, l.Key, l.IdleTimeout, tt.want)
+					}
+				}
+			}
+		})
 	}
 }

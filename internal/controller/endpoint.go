@@ -114,11 +114,15 @@ func (ix endpointIndex) endpointListeners(prefix string, e model.VpcEndpoint, en
 		if !ok || l.Port <= 0 || l.Port > 65535 {
 			continue
 		}
+		// The flows idle out as the load balancer's listener says: an
+		// endpoint's are the load balancer's (350 s by default, as AWS
+		// documents for PrivateLink too).
 		fl, ok := ix.forward(prefix, lb, n, nodeIP, g, forwarder.Listener{
-			Key:        l.ARN + "@" + en.ENIID,
-			Namespace:  prefix + en.ENIID,
-			Addr:       netip.AddrPortFrom(ip, uint16(l.Port)),
-			EndpointID: e.ID,
+			Key:         l.ARN + "@" + en.ENIID,
+			Namespace:   prefix + en.ENIID,
+			Addr:        netip.AddrPortFrom(ip, uint16(l.Port)),
+			EndpointID:  e.ID,
+			IdleTimeout: l.TCPIdleTimeout(),
 		})
 		if ok {
 			out = append(out, fl)

@@ -34,12 +34,18 @@
 //
 // Flows: each flow registers with its backend's registry (a small mutex per
 // backend) before it dials. Removing a backend or a listener, the end of a
-// drain (one timer per draining backend) and Run's shutdown reset the
-// registered flows with SO_LINGER 0. A flow does not wait for its
-// backend's handshake: its first bytes wait for the socket to become
-// writable, a refused connect is the next splice's error, and a timer
-// bounds the handshake. A flow uses two goroutines, one per direction; the
-// end of one direction is passed on with a half-close.
+// drain or an unhealthy backend's deadline (one timer per such backend)
+// and Run's shutdown reset the registered flows with SO_LINGER 0; a drain
+// may instead leave its flows to end on their own, even once its backend
+// is removed, and a listener that fails open keeps its unhealthy backends'
+// flows. Idle timeout: a flow stores when bytes last moved, an atomic
+// store per splice batch, and Run sweeps the registries (every eighth of
+// the shortest timeout, at most every 5 s) to reset the flows idle longer
+// than their listener's IdleTimeout; no timer per flow. A flow does not
+// wait for its backend's handshake: its first bytes wait for the socket to
+// become writable, a refused connect is the next splice's error, and a
+// timer bounds the handshake. A flow uses two goroutines, one per
+// direction; the end of one direction is passed on with a half-close.
 // Counters are atomics per listener and per backend, copied into the
 // metrics registry off the flow's path.
 //

@@ -30,6 +30,24 @@ var errConnectTimeout = fmt.Errorf("connect timed out: %w", os.ErrDeadlineExceed
 // series take a lock, so they are updated off it.
 const exportInterval = 5 * time.Second
 
+// Idle sweeps: Run looks for flows idle longer than their listener's
+// IdleTimeout every eighth of the shortest timeout in the table, but at
+// least every sweepMax and at most every sweepMin. A flow is reset between
+// its timeout and its timeout plus one sweep interval.
+const (
+	sweepMax = 5 * time.Second
+	sweepMin = 50 * time.Millisecond
+)
+
+// sweepInterval returns the sweep interval for the shortest idle timeout
+// shortest, or 0 (no sweep) when no listener has one.
+func sweepInterval(shortest time.Duration) time.Duration {
+	if shortest <= 0 {
+		return 0
+	}
+	return min(max(shortest/8, sweepMin), sweepMax)
+}
+
 // aLongTimeAgo is a deadline in the past, to wake a pending operation.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -59,9 +77,13 @@ type Engine struct {
 	connectTimeout time.Duration
 	// wg counts accept loops and flows, for Run's shutdown.
 	wg sync.WaitGroup
+	// sweepEvery is the idle sweep's interval for the last table (see
+	// sweepInterval); Set wakes Run through sweepWake when it shortens.
+	sweepEvery atomic.Int64
+	sweepWake  chan struct{}
 
-	// mu serialises Set, Stats, metric exports and shutdown. No flow
-	// takes it.
+	// mu serialises Set, Stats, metric exports, idle sweeps and
+	// shutdown. No flow takes it.
 	mu        sync.Mutex
 	listeners map[string]*listener
 	closed    bool
@@ -74,6 +96,7 @@ func New(opts Options) *Engine {
 		socks:          nsSockets{prefetch: true},
 		listeners:      make(map[string]*listener),
 		connectTimeout: cmp.Or(opts.ConnectTimeout, connectTimeout),
+		sweepWake:      make(chan struct{}, 1),
 	}
 	if opts.Metrics != nil {
 		e.exp = newExporter(opts.Metrics)
@@ -101,8 +124,13 @@ type listener struct {
 	// none eligible), for the metrics' backend="" series.
 	unassigned counters
 
-	// Only Set and shutdown touch these, under Engine.mu.
+	// Only Set, the idle sweep and shutdown touch these, under
+	// Engine.mu. released holds the backends gone from the listener
+	// whose flows outlived their drain (Backend.KeepFlowsAfterDrain),
+	// until those flows end: the idle timeout and the listener's
+	// removal still reach them.
 	backends map[string]*backend
+	released map[*backend]struct{}
 	sock     *boundSocket
 }
 
@@ -174,7 +202,7 @@ func (e *Engine) Set(ctx context.Context, t Table) error {
 		seen[lc.Key] = true
 		l := e.listeners[lc.Key]
 		if l == nil {
-			l = &listener{key: lc.Key, backends: make(map[string]*backend)}
+			l = &listener{key: lc.Key, backends: make(map[string]*backend), released: make(map[*backend]struct{})}
 			e.listeners[lc.Key] = l
 		}
 		if err := e.apply(ctx, l, lc, factory); err != nil {
@@ -188,7 +216,26 @@ func (e *Engine) Set(ctx context.Context, t Table) error {
 		}
 	}
 	e.socks.retain(func(name string) bool { _, ok := factories[name]; return ok })
+	e.setSweep(t)
 	return errors.Join(errs...)
+}
+
+// setSweep sets the idle sweep's interval for t, and wakes Run if that
+// is sooner than before.
+func (e *Engine) setSweep(t Table) {
+	var shortest time.Duration
+	for _, l := range t.Listeners {
+		if l.IdleTimeout > 0 && (shortest == 0 || l.IdleTimeout < shortest) {
+			shortest = l.IdleTimeout
+		}
+	}
+	d := int64(sweepInterval(shortest))
+	if old := e.sweepEvery.Swap(d); d != 0 && (old == 0 || d < old) {
+		select {
+		case e.sweepWake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // apply brings listener l to lc: backends first, so that the new route
@@ -196,6 +243,9 @@ func (e *Engine) Set(ctx context.Context, t Table) error {
 func (e *Engine) apply(ctx context.Context, l *listener, lc *Listener, factory func(string) (*nsFactory, error)) error {
 	var errs []error
 	now := time.Now()
+	// The listener fails open when none of its backends is healthy: new
+	// flows then go to unhealthy backends, whose flows stay.
+	failOpen := !slices.ContainsFunc(lc.Backends, func(b Backend) bool { return b.State == Healthy })
 	rbs := make([]routeBackend, len(lc.Backends))
 	keep := make(map[string]*backend, len(lc.Backends))
 	for i, bc := range lc.Backends {
@@ -206,8 +256,12 @@ func (e *Engine) apply(ctx context.Context, l *listener, lc *Listener, factory f
 				b = &backend{key: bc.Key, flows: make(map[*flow]struct{})}
 			}
 			keep[bc.Key] = b
-			if n := b.apply(bc, now); n > 0 {
-				e.log.Info("drain time over: flows reset", "listener", l.key, "backend", b.key, "flows", n)
+			if n := b.apply(bc, failOpen, now); n > 0 {
+				why := "drain over"
+				if bc.State == Unhealthy {
+					why = "unhealthy"
+				}
+				e.log.Info("flows reset", "listener", l.key, "backend", b.key, "why", why, "flows", n)
 			}
 		}
 		f, err := factory(bc.Namespace)
@@ -218,10 +272,15 @@ func (e *Engine) apply(ctx context.Context, l *listener, lc *Listener, factory f
 	}
 	for key, b := range l.backends {
 		if keep[key] != b {
-			e.removeBackend(l, b)
+			e.removeBackend(l, b, now)
 		}
 	}
 	l.backends = keep
+	for b := range l.released {
+		if b.empty() {
+			delete(l.released, b)
+		}
+	}
 	l.route.Store(&route{lis: *lc, backends: rbs, eligible: eligible(lc.Backends)})
 
 	f, err := factory(lc.Namespace)
@@ -259,24 +318,41 @@ func (e *Engine) closeSocket(l *listener) {
 	}
 }
 
-// removeListener closes l's socket and resets its flows.
+// removeListener closes l's socket and resets its flows, those that
+// outlived a drain included.
 func (e *Engine) removeListener(l *listener) {
 	e.closeSocket(l)
 	for _, b := range l.backends {
-		e.removeBackend(l, b)
+		if n := b.resetAll(); n > 0 {
+			e.log.Info("listener removed: flows reset", "listener", l.key, "backend", b.key, "flows", n)
+		}
+		e.forgetBackend(l, b)
 	}
-	l.backends = nil
+	for b := range l.released {
+		b.resetAll()
+	}
+	l.backends, l.released = nil, nil
 	if e.exp != nil {
 		e.exp.sync(l.key, "", &l.unassigned)
 		e.exp.forget(l.key, "")
 	}
 }
 
-// removeBackend resets b's flows; b takes no more.
-func (e *Engine) removeBackend(l *listener, b *backend) {
-	if n := b.remove(); n > 0 {
+// removeBackend takes b out of l at now: it resets b's flows, or keeps
+// them among l's released ones if they outlive b's drain; b takes no more.
+func (e *Engine) removeBackend(l *listener, b *backend, now time.Time) {
+	n, released := b.remove(now)
+	if n > 0 {
 		e.log.Info("backend removed: flows reset", "listener", l.key, "backend", b.key, "flows", n)
 	}
+	if released {
+		l.released[b] = struct{}{}
+	}
+	e.forgetBackend(l, b)
+}
+
+// forgetBackend drops the metric series of b, a backend l no longer has.
+func (e *Engine) forgetBackend(l *listener, b *backend) {
 	if e.exp != nil {
 		e.exp.sync(l.key, b.key, &b.ctr)
 		e.exp.forget(l.key, b.key)
@@ -313,7 +389,8 @@ func (e *Engine) accept(ctx context.Context, l *listener, ln *listenSock) {
 }
 
 // Run serves until ctx is done, then closes every listener, resets every
-// flow and waits for them to end. It returns nil.
+// flow and waits for them to end. Meanwhile it resets the flows that
+// stay idle longer than their listener's IdleTimeout. It returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	var tick <-chan time.Time
 	if e.exp != nil {
@@ -321,6 +398,16 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer t.Stop()
 		tick = t.C
 	}
+	sweep := time.NewTimer(sweepMax)
+	defer sweep.Stop()
+	arm := func() {
+		if d := time.Duration(e.sweepEvery.Load()); d > 0 {
+			sweep.Reset(d)
+		} else {
+			sweep.Stop()
+		}
+	}
+	arm()
 	for {
 		select {
 		case <-ctx.Done():
@@ -328,6 +415,38 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-tick:
 			e.export()
+		case <-e.sweepWake:
+			arm()
+		case <-sweep.C:
+			e.sweepIdle(monoNow())
+			arm()
+		}
+	}
+}
+
+// sweepIdle resets the flows idle for longer than their listener's idle
+// timeout at now (monoNow). It walks each backend's registry under the
+// backend's mutex, which a flow takes only to register and deregister,
+// and resets the idle flows after.
+func (e *Engine) sweepIdle(now int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var idle []*flow
+	for _, l := range e.listeners {
+		r := l.route.Load()
+		if r == nil || r.lis.IdleTimeout <= 0 {
+			continue
+		}
+		timeout := r.lis.IdleTimeout
+		idle = idle[:0]
+		for _, b := range l.backends {
+			idle = b.appendIdle(idle, now, timeout)
+		}
+		for b := range l.released {
+			idle = b.appendIdle(idle, now, timeout)
+		}
+		if n := abortAll(idle); n > 0 {
+			e.log.Debug("idle timeout: flows reset", "listener", l.key, "idle_timeout", timeout, "flows", n)
 		}
 	}
 }

@@ -19,21 +19,28 @@ type backend struct {
 	key string
 	ctr counters
 
-	// mu guards the flow registry and the drain state. Flows take it
-	// only to register and deregister.
+	// mu guards the flow registry and the reset state. Flows take it
+	// only to register and deregister; the idle sweep, to look at them.
 	mu    sync.Mutex
 	flows map[*flow]struct{}
-	// removed: the backend left its listener; its flows were reset and
-	// it takes no more.
+	// removed: the backend left its listener; its flows were reset, or
+	// released (keepFlows), and it takes no more.
 	removed bool
-	// Drain state, set by apply. expired: DrainUntil has passed and the
-	// flows were reset; a flow that chose the backend from an older
-	// route must not register after that.
-	draining   bool
-	expired    bool
-	drainUntil time.Time
-	drainGen   uint64 // invalidates a timer that fires after a change
-	timer      *time.Timer
+	// Reset state, set by apply: resetting when the configuration wants
+	// the flows reset at resetAt (the end of a drain, or a deadline for
+	// an unhealthy backend). expired: resetAt has passed and the flows
+	// were reset; a flow that chose the backend from an older route must
+	// not register after that.
+	resetting bool
+	expired   bool
+	resetAt   time.Time
+	resetGen  uint64 // invalidates a timer that fires after a change
+	timer     *time.Timer
+	// keepFlows: the backend drains and its flows outlive the drain,
+	// which ends at drainEnd; removed at or after drainEnd, the backend
+	// releases its flows rather than reset them.
+	keepFlows bool
+	drainEnd  time.Time
 }
 
 // register adds f to b's flows, unless b no longer takes flows.
@@ -76,27 +83,45 @@ func abortAll(fs []*flow) int {
 	return len(fs)
 }
 
-// apply takes the backend's new configuration: it starts, moves or
-// cancels the drain, and resets the flows at once if DrainUntil is past.
-// It returns the number of flows reset.
-func (b *backend) apply(c Backend, now time.Time) int {
+// resetTime returns when the flows of a backend configured as c are to be
+// reset, and false if they are not to be: a drain's end unless the flows
+// outlive it, an unhealthy backend's deadline unless its listener fails
+// open.
+func (c *Backend) resetTime(failOpen bool) (time.Time, bool) {
+	switch c.State {
+	case Draining:
+		return c.DrainUntil, !c.KeepFlowsAfterDrain
+	case Unhealthy:
+		return c.UnhealthyResetAt, !c.UnhealthyResetAt.IsZero() && !failOpen
+	}
+	return time.Time{}, false
+}
+
+// apply takes the backend's new configuration, in a listener that fails
+// open or not: it schedules, moves or cancels the reset of its flows, and
+// resets them at once if their time is past. It returns the number of
+// flows reset.
+func (b *backend) apply(c Backend, failOpen bool, now time.Time) int {
+	at, reset := c.resetTime(failOpen)
 	b.mu.Lock()
-	if c.State != Draining {
-		if b.draining {
-			b.stopDrain()
+	b.keepFlows = c.State == Draining && c.KeepFlowsAfterDrain
+	b.drainEnd = c.DrainUntil
+	if !reset {
+		if b.resetting {
+			b.stopReset()
 		}
 		b.mu.Unlock()
 		return 0
 	}
-	if b.draining && b.drainUntil.Equal(c.DrainUntil) {
+	if b.resetting && b.resetAt.Equal(at) {
 		b.mu.Unlock()
 		return 0 // unchanged: the common case of an equal table
 	}
-	b.stopDrain()
-	b.draining, b.drainUntil = true, c.DrainUntil
-	if d := c.DrainUntil.Sub(now); d > 0 {
-		// One timer per draining backend, none per flow.
-		gen := b.drainGen
+	b.stopReset()
+	b.resetting, b.resetAt = true, at
+	if d := at.Sub(now); d > 0 {
+		// One timer per backend with a deadline, none per flow.
+		gen := b.resetGen
 		b.timer = time.AfterFunc(d, func() { b.expire(gen) })
 		b.mu.Unlock()
 		return 0
@@ -107,21 +132,21 @@ func (b *backend) apply(c Backend, now time.Time) int {
 	return abortAll(fs)
 }
 
-// stopDrain cancels the drain state; b.mu must be held.
-func (b *backend) stopDrain() {
-	b.draining, b.expired = false, false
-	b.drainGen++
+// stopReset cancels the reset state; b.mu must be held.
+func (b *backend) stopReset() {
+	b.resetting, b.expired = false, false
+	b.resetGen++
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
 	}
 }
 
-// expire is the drain timer: it resets the flows, unless the drain
-// changed since the timer was set.
+// expire is the reset timer: it resets the flows, unless the
+// configuration changed since the timer was set.
 func (b *backend) expire(gen uint64) {
 	b.mu.Lock()
-	if gen != b.drainGen || b.removed {
+	if gen != b.resetGen || b.removed {
 		b.mu.Unlock()
 		return
 	}
@@ -131,15 +156,62 @@ func (b *backend) expire(gen uint64) {
 	abortAll(fs)
 }
 
-// remove resets b's flows for good and returns how many.
-func (b *backend) remove() int {
+// remove takes b out of its listener at now: it resets b's flows and
+// returns how many, or, when b drained with flows that outlive the drain
+// and the drain is over, leaves them be and reports whether any are left
+// (the listener keeps such a backend among its released ones).
+func (b *backend) remove(now time.Time) (reset int, released bool) {
 	b.mu.Lock()
 	b.removed = true
-	b.stopDrain()
+	b.stopReset()
+	if b.keepFlows && !now.Before(b.drainEnd) {
+		released = len(b.flows) > 0
+		b.mu.Unlock()
+		return 0, released
+	}
+	fs := b.takeFlows()
+	b.mu.Unlock()
+	return abortAll(fs), false
+}
+
+// resetAll resets b's flows for good, released ones included, and
+// returns how many.
+func (b *backend) resetAll() int {
+	b.mu.Lock()
+	b.removed = true
+	b.stopReset()
 	fs := b.takeFlows()
 	b.mu.Unlock()
 	return abortAll(fs)
 }
+
+// empty reports whether b has no flow left.
+func (b *backend) empty() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.flows) == 0
+}
+
+// appendIdle appends to out the flows of b idle for longer than timeout
+// at now (monoNow).
+func (b *backend) appendIdle(out []*flow, now int64, timeout time.Duration) []*flow {
+	b.mu.Lock()
+	for f := range b.flows {
+		if f.idleFor(now) > timeout {
+			out = append(out, f)
+		}
+	}
+	b.mu.Unlock()
+	return out
+}
+
+// monoEpoch is the origin of monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoEpoch: what a
+// flow records of its last activity, cheaply and immune to changes of the
+// wall clock.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
 // flow is one client connection and its connection to a backend.
 type flow struct {
@@ -156,6 +228,23 @@ type flow struct {
 	// sides) or the normal end (which closes them): exactly one of them
 	// closes the connections and counts.
 	ended atomic.Bool
+	// Activity, for the idle timeout: last is when bytes last moved
+	// (monoNow), set once per splice batch; busy counts the directions
+	// holding bytes they are still writing, so that a flow whose
+	// receiver is slow is not idle.
+	last atomic.Int64
+	busy atomic.Int32
+}
+
+// touch records activity now.
+func (f *flow) touch() { f.last.Store(monoNow()) }
+
+// idleFor returns how long f has been idle at now (monoNow).
+func (f *flow) idleFor(now int64) time.Duration {
+	if f.busy.Load() > 0 {
+		return 0
+	}
+	return time.Duration(now - f.last.Load())
 }
 
 // abort resets both connections (RST, not FIN) and counts a reset, unless
@@ -208,6 +297,7 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 	b := rb.st
 	b.ctr.newConns.Add(1)
 	f := &flow{l: l, b: b, pipes: e.pipes.pick(from.Port()), client: client}
+	f.touch() // a flow that never moves a byte is idle from its start
 	// Registered before dialling, so that a removal or the end of a
 	// drain also resets a flow still connecting.
 	if !b.register(f, l) {
@@ -246,7 +336,9 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 	// Keepalive and TCP_NODELAY are on both sockets: outbound ones get
 	// them from the factory (the keepalive timing from their namespace's
 	// sysctls), accepted ones inherit them from the listening socket.
-	// Keepalive finds dead peers without an idle timeout; there is none.
+	// Keepalive finds a dead peer (in 150 s) even where the listener's
+	// idle timeout is long; its probes move no byte, so they neither
+	// keep an idle flow from its idle timeout nor end a live one.
 	// The PPv2 header, like the client's first bytes, waits for the
 	// handshake in Write.
 	if r.lis.ProxyProtocol {

@@ -52,8 +52,8 @@ func TestPrivilegedForward(t *testing.T) {
 		t.Errorf("backend saw sources mismatch (-want +got):\n%s", diff)
 	}
 
-	// Both of the flow's sockets have keepalive on: there is no idle
-	// timeout, so keepalive is what finds dead peers.
+	// Both of the flow's sockets have keepalive on: it finds dead peers
+	// sooner than a long idle timeout would.
 	e.mu.Lock()
 	b := e.listeners["l"].backends["t1"]
 	e.mu.Unlock()

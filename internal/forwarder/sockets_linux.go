@@ -201,10 +201,12 @@ func (f *nsFactory) refill() {
 	f.stock = append(f.stock, fds...)
 }
 
-// Keepalive of every socket, as Go sets it on its own connections: the
-// forwarder has no idle timeout, so keepalive is what finds a dead peer
-// (after keepAliveIdle + keepAliveCount × keepAliveInterval, 150 s), and
-// an idle flow that answers its probes lives on.
+// Keepalive of every socket, as Go sets it on its own connections: it
+// finds a dead peer (after keepAliveIdle + keepAliveCount ×
+// keepAliveInterval, 150 s) however long the listener's idle timeout is
+// (up to 6000 s on AWS). It does not stand in for the idle timeout: the
+// probes move no byte, so a flow whose peers answer them but send nothing
+// is still reset once idle longer than its listener's IdleTimeout.
 const (
 	keepAliveIdle     = 15 // seconds
 	keepAliveInterval = 15 // seconds

@@ -230,7 +230,9 @@ func (c *chunk) drain(dst *sock, n int) (int, error) {
 // pipe copies src to dst until src's EOF, which it passes on with a
 // half-close. It waits for data on the runtime poller (RawConn.Read) and
 // for room to write likewise, so closing either socket ends it. Bytes are
-// added to the counters every countChunk and at the end.
+// added to the counters every countChunk and at the end. Each batch marks
+// the flow busy while it writes and records the activity when written,
+// for the idle timeout: two atomic adds and a store, no system call.
 func (f *flow) pipe(dst, src *sock, in bool) error {
 	var c chunk
 	defer c.release(f.pipes)
@@ -242,6 +244,7 @@ func (f *flow) pipe(dst, src *sock, in bool) error {
 			return err
 		}
 		if n == 0 {
+			f.touch() // a FIN is activity too
 			if f.eofs.Add(1) == 2 {
 				// The other direction ended first, and its
 				// source's EOF means nothing is left to read on
@@ -251,7 +254,10 @@ func (f *flow) pipe(dst, src *sock, in bool) error {
 			}
 			return dst.closeWrite()
 		}
+		f.busy.Add(1)
 		m, err := c.drain(dst, n)
+		f.touch() // before busy drops, so that the sweep sees one or the other
+		f.busy.Add(-1)
 		uncounted += uint64(m)
 		if err != nil {
 			return err

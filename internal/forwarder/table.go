@@ -34,6 +34,14 @@ type Listener struct {
 	// that every flow of one client goes to the same backend; otherwise
 	// the choice hashes the whole 4-tuple.
 	StickySource bool
+	// IdleTimeout, when positive, resets a flow (both of its connections)
+	// once no byte has moved in either direction for longer than it; a
+	// direction waiting to write what it read is not idle. A flow idle
+	// for exactly IdleTimeout lives on; one idle longer is reset within
+	// an eighth of the timeout more, and at most 5 s more (Run sweeps
+	// the flows). Zero lets flows stay idle for ever. A new value
+	// applies to existing flows too.
+	IdleTimeout time.Duration
 }
 
 // BackendState is whether a backend takes new flows.
@@ -46,7 +54,7 @@ const (
 	// listener is healthy (fail open).
 	Unhealthy
 	// Draining backends take no new flows. Their existing flows live
-	// until DrainUntil and are then reset.
+	// until DrainUntil and are then reset, unless KeepFlowsAfterDrain.
 	Draining
 )
 
@@ -62,8 +70,22 @@ type Backend struct {
 	Source    netip.Addr
 	Addr      netip.AddrPort
 	State     BackendState
-	// DrainUntil is when a Draining backend's flows are reset.
+	// DrainUntil is when a Draining backend's drain ends: its flows are
+	// then reset, unless KeepFlowsAfterDrain.
 	DrainUntil time.Time
+	// KeepFlowsAfterDrain leaves a Draining backend's flows alone when
+	// its drain ends: they go on until they end on their own (or reach
+	// the listener's IdleTimeout), even once a later table drops the
+	// backend, as long as that comes at or after DrainUntil. Removing the
+	// listener still resets them.
+	KeepFlowsAfterDrain bool
+	// UnhealthyResetAt is when an Unhealthy backend's flows are reset: at
+	// once if it is past, never if it is zero. While the listener fails
+	// open (none of its backends is Healthy, so new flows go to unhealthy
+	// ones too) they are not reset; a later table with a Healthy backend
+	// resets them then, if UnhealthyResetAt is past. A backend reset for
+	// being unhealthy takes no flow chosen from an older table.
+	UnhealthyResetAt time.Time
 }
 
 // Check is a health check of one target, made from a namespace and source

@@ -1,0 +1,262 @@
+package forwarder
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/privlink/privlink/internal/testenv"
+)
+
+// sleepPast lets time run until just after at: these tests check that
+// something does not happen across a deadline, which no poll can show.
+func sleepPast(at time.Time) {
+	time.Sleep(time.Until(at) + 200*time.Millisecond)
+}
+
+// echoReporting echoes like echo, then sends what ended its reads: nil for
+// the client's EOF, the error (a reset) otherwise.
+func echoReporting(ended chan<- error) func(net.Conn) {
+	return func(c net.Conn) {
+		_, err := io.Copy(struct{ io.Writer }{c}, c)
+		ended <- err
+	}
+}
+
+// A drain that keeps its flows: the flow outlives DrainUntil, and the
+// table dropping the backend afterwards (as the controller does once the
+// target is gone), until it ends or its listener goes.
+func TestPrivilegedDrainKeepsFlows(t *testing.T) {
+	tp := newTopo(t)
+	startServer(t, tp.target, target1.String(), echo)
+	s2 := startServer(t, tp.target, target2.String(), echo)
+	e := startEngine(t)
+	table := func(bs ...Backend) Table { return Table{Listeners: []Listener{tp.listener("l", lisAddr, bs...)}} }
+
+	mustSet(t, e, table(tp.backend("t1", target1, Healthy)))
+	old := mustDial(t, tp.client, lisAddr.String())
+	if err := roundTrip(old, "old flow"); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(500 * time.Millisecond)
+	draining := tp.backend("t1", target1, Draining)
+	draining.DrainUntil, draining.KeepFlowsAfterDrain = until, true
+	mustSet(t, e, table(draining, tp.backend("t2", target2, Healthy)))
+	if err := oneShot(tp.client, lisAddr.String(), "new"); err != nil || s2.accepted() != 1 {
+		t.Fatalf("new flow: %v, t2 accepted %d, want it to take the new flow", err, s2.accepted())
+	}
+	sleepPast(until)
+	if err := roundTrip(old, "after the drain"); err != nil {
+		t.Fatalf("flow after DrainUntil: %v", err)
+	}
+	mustSet(t, e, table(tp.backend("t2", target2, Healthy)))
+	if err := roundTrip(old, "after its backend left"); err != nil {
+		t.Fatalf("flow after its backend left the table: %v", err)
+	}
+	if st := e.Stats(); len(st) != 1 || st[0].ActiveConns != 1 || st[0].Resets != 0 {
+		t.Errorf("Stats() = %+v, want the one released flow active and no reset", st)
+	}
+	// The listener going resets it all the same: the data plane fails
+	// closed.
+	mustSet(t, e, Table{})
+	if d := waitReset(t, old, 2*time.Second); d > time.Second {
+		t.Errorf("released flow reset %v after its listener went, want within 1s", d)
+	}
+}
+
+// Unhealthy backends: their flows are reset at UnhealthyResetAt, or never
+// without one, and not while the listener fails open.
+func TestPrivilegedUnhealthyResets(t *testing.T) {
+	tp := newTopo(t)
+	startServer(t, tp.target, target1.String(), echo)
+	startServer(t, tp.target, target2.String(), echo)
+	e := startEngine(t)
+	table := func(bs ...Backend) Table { return Table{Listeners: []Listener{tp.listener("l", lisAddr, bs...)}} }
+	unhealthy := func(resetAt time.Time) Backend {
+		b := tp.backend("t1", target1, Unhealthy)
+		b.UnhealthyResetAt = resetAt
+		return b
+	}
+	healthy2, unhealthy2 := tp.backend("t2", target2, Healthy), tp.backend("t2", target2, Unhealthy)
+	// flowToT1 opens a flow that goes to t1, the only backend.
+	flowToT1 := func() net.Conn {
+		t.Helper()
+		mustSet(t, e, table(tp.backend("t1", target1, Healthy)))
+		c := mustDial(t, tp.client, lisAddr.String())
+		if err := roundTrip(c, "to t1"); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	t.Run("reset at once", func(t *testing.T) {
+		c := flowToT1()
+		mustSet(t, e, table(unhealthy(time.Now()), healthy2))
+		if d := waitReset(t, c, 2*time.Second); d > time.Second {
+			t.Errorf("flow of an unhealthy backend reset after %v, want at once", d)
+		}
+	})
+	t.Run("never without a deadline", func(t *testing.T) {
+		c := flowToT1()
+		mustSet(t, e, table(unhealthy(time.Time{}), healthy2))
+		sleepPast(time.Now().Add(300 * time.Millisecond))
+		if err := roundTrip(c, "still there"); err != nil {
+			t.Fatalf("flow of an unhealthy backend without a deadline: %v", err)
+		}
+	})
+	t.Run("at the deadline", func(t *testing.T) {
+		c := flowToT1()
+		at := time.Now().Add(500 * time.Millisecond)
+		mustSet(t, e, table(unhealthy(at), healthy2))
+		if err := roundTrip(c, "before the deadline"); err != nil {
+			t.Fatalf("flow before the deadline: %v", err)
+		}
+		waitReset(t, c, 3*time.Second)
+		if early := time.Until(at); early > 50*time.Millisecond {
+			t.Errorf("flow reset %v before its deadline", early)
+		}
+	})
+	t.Run("healthy again before the deadline", func(t *testing.T) {
+		c := flowToT1()
+		at := time.Now().Add(300 * time.Millisecond)
+		mustSet(t, e, table(unhealthy(at), healthy2))
+		mustSet(t, e, table(tp.backend("t1", target1, Healthy), healthy2))
+		sleepPast(at)
+		if err := roundTrip(c, "recovered"); err != nil {
+			t.Fatalf("flow of a backend healthy again: %v", err)
+		}
+	})
+	t.Run("not while failing open", func(t *testing.T) {
+		c := flowToT1()
+		mustSet(t, e, table(unhealthy(time.Now()), unhealthy2))
+		sleepPast(time.Now().Add(300 * time.Millisecond))
+		if err := roundTrip(c, "failing open"); err != nil {
+			t.Fatalf("flow of an unhealthy backend while failing open: %v", err)
+		}
+		// A healthy backend again: the listener no longer fails open.
+		mustSet(t, e, table(unhealthy(time.Now().Add(-time.Second)), healthy2))
+		if d := waitReset(t, c, 2*time.Second); d > time.Second {
+			t.Errorf("flow reset %v after the listener stopped failing open, want at once", d)
+		}
+	})
+}
+
+// The idle timeout: a flow with no byte either way for longer than its
+// listener's IdleTimeout is reset on both sides; a flow that moves a byte
+// now and then, or that waits on a slow receiver, lives on.
+func TestPrivilegedIdleTimeout(t *testing.T) {
+	tp := newTopo(t)
+	ended := make(chan error, 10)
+	startServer(t, tp.target, target1.String(), echoReporting(ended))
+	e := startEngine(t)
+	const timeout = time.Second
+	l := tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))
+	l.IdleTimeout = timeout
+	mustSet(t, e, Table{Listeners: []Listener{l}})
+
+	idle := mustDial(t, tp.client, lisAddr.String())
+	if err := roundTrip(idle, "then nothing"); err != nil {
+		t.Fatal(err)
+	}
+	idleFrom := time.Now()
+	active := mustDial(t, tp.client, lisAddr.String())
+	chatty := make(chan error, 1)
+	go func() {
+		// A byte every 300 ms for three timeouts.
+		for end := time.Now().Add(3 * timeout); time.Now().Before(end); {
+			if err := roundTrip(active, "."); err != nil {
+				chatty <- err
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		chatty <- nil
+	}()
+
+	waitReset(t, idle, 5*timeout)
+	if d := time.Since(idleFrom); d < timeout {
+		t.Errorf("idle flow reset after %v, before the timeout %v", d, timeout)
+	}
+	select {
+	case err := <-ended:
+		if !isReset(err) {
+			t.Errorf("backend's side of the idle flow ended with %v, want a reset", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("backend's side of the idle flow did not end")
+	}
+	if err := <-chatty; err != nil {
+		t.Errorf("flow moving a byte every 300 ms: %v", err)
+	}
+	if st := e.Stats(); len(st) != 1 || st[0].Resets != 1 {
+		t.Errorf("Stats() = %+v, want one reset", st)
+	}
+
+	// No idle timeout: idle flows stay.
+	l.IdleTimeout = 0
+	mustSet(t, e, Table{Listeners: []Listener{l}})
+	c := mustDial(t, tp.client, lisAddr.String())
+	if err := roundTrip(c, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	sleepPast(time.Now().Add(2 * timeout))
+	if err := roundTrip(c, "still"); err != nil {
+		t.Errorf("idle flow without an idle timeout: %v", err)
+	}
+}
+
+// A flow whose backend reads nothing for longer than the idle timeout,
+// while the client has more to send, is not idle: bytes are waiting.
+func TestPrivilegedIdleTimeoutSlowReader(t *testing.T) {
+	tp := newTopo(t)
+	release := make(chan struct{})
+	startServer(t, tp.target, target1.String(), func(c net.Conn) {
+		<-release
+		n, err := io.Copy(io.Discard, c)
+		fmt.Fprintf(c, "%d %v", n, err)
+	})
+	e := startEngine(t)
+	const timeout = time.Second
+	l := tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))
+	l.IdleTimeout = timeout
+	mustSet(t, e, Table{Listeners: []Listener{l}})
+
+	c := mustDial(t, tp.client, lisAddr.String())
+	// More than every buffer on the way holds, so that the engine waits
+	// to write.
+	const size = 64 << 20
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(c, io.LimitReader(zeros{}, size))
+		if err == nil {
+			err = c.CloseWrite()
+		}
+		wrote <- err
+	}()
+	sleepPast(time.Now().Add(2 * timeout))
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(c)
+	if want := fmt.Sprintf("%d <nil>", size); err != nil || string(got) != want {
+		t.Errorf("backend reported %q, %v; want %q", got, err, want)
+	}
+	testenv.WaitFor(t, 2*time.Second, "the flow to end", func() error {
+		if st := e.Stats(); len(st) != 1 || st[0].ActiveConns != 0 || st[0].Resets != 0 {
+			return fmt.Errorf("Stats() = %+v, want no active flow and no reset", st)
+		}
+		return nil
+	})
+}
+
+// zeros reads as endless zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
