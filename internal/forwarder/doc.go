@@ -19,35 +19,40 @@
 // it (netns.Do, a locked thread for the moment) only to make sockets: one
 // for a listener, and for the engine's flows a stock of IPv4 sockets that
 // flows take under a mutex and that it refills in one batch, one switch,
-// when it runs low. No thread stays in a namespace, so namespaces that only
-// listen (endpoint interfaces) cost a descriptor each, and binding,
+// when it runs low. No thread stays in a namespace, so namespaces that
+// only listen (endpoint interfaces) cost a descriptor each, and binding,
 // listening, connecting and copying happen on ordinary goroutines: a new
 // flow costs no namespace switch and no thread switch. Listening sockets
-// get TCP_NODELAY and keepalive, which accepted sockets inherit; a
-// namespace that dials is tuned once (TIME_WAIT reuse, port range,
-// keepalive timing), so an outbound socket needs only two options. A
+// get TCP_NODELAY, which accepted sockets inherit, and outbound sockets
+// get it as their one option; a namespace that dials is tuned once
+// (TIME_WAIT reuse, port range). No socket has keepalive: an NLB sends
+// none, and its idle timeout ends the flows whose peer died silently. A
 // flow's sockets go on the runtime poller as os.Files, and its
 // non-blocking system calls are raw ones (see rawsys_linux.go); net's
 // TCPConn serves only the health checks. Set compares each namespace's
 // identity (netns.IDOf) with its factory's, and replaces the factory and
 // rebinds the listeners when the name holds a new namespace.
 //
-// Flows: each flow registers with its backend's registry (a small mutex per
-// backend) before it dials. Removing a backend or a listener, the end of a
-// drain or an unhealthy backend's deadline (one timer per such backend)
-// and Run's shutdown reset the registered flows with SO_LINGER 0; a drain
-// may instead leave its flows to end on their own, even once its backend
-// is removed, and a listener that fails open keeps its unhealthy backends'
-// flows. Idle timeout: a flow stores when bytes last moved, an atomic
-// store per splice batch, and Run sweeps the registries (every eighth of
-// the shortest timeout, at most every 5 s) to reset the flows idle longer
-// than their listener's IdleTimeout; no timer per flow. A flow does not
-// wait for its backend's handshake: its first bytes wait for the socket to
-// become writable, a refused connect is the next splice's error, and a
-// timer bounds the handshake. A flow uses two goroutines, one per
-// direction; the end of one direction is passed on with a half-close.
-// Counters are atomics per listener and per backend, copied into the
-// metrics registry off the flow's path.
+// Flows: each flow registers with its backend's registry (a small mutex
+// per backend) before it dials. Removing a backend or a listener, the end
+// of a drain or an unhealthy backend's deadline (one timer per such
+// backend) and Run's shutdown reset the registered flows with SO_LINGER 0;
+// a drain may instead leave its flows to end on their own, even once its
+// backend is removed, and a listener that fails open keeps its unhealthy
+// backends' flows. Idle timeout: a flow stores when bytes last moved, an
+// atomic store per splice batch, and Run sweeps the registries (every
+// eighth of the shortest timeout, at most every 5 s) to reset the flows
+// idle longer than their listener's IdleTimeout; no timer per flow. The
+// peers' TCP keepalive probes restart the timeout, as on AWS: they carry
+// no byte, so the sweep compares the sockets' counts of received segments
+// (tcpi_segs_in) across the idle time, reading them only for flows without
+// a byte for half their timeout. A flow does not wait for its backend's
+// handshake: its first bytes wait for the socket to become writable, a
+// refused connect is the next splice's error, and a timer bounds the
+// handshake. A flow uses two goroutines, one per direction; the end of one
+// direction is passed on with a half-close. Counters are atomics per
+// listener and per backend, copied into the metrics registry off the
+// flow's path.
 //
 // The checker probes targets from a namespace and source address with TCP
 // connects or HTTP(S) GETs, over sockets made the same way, and reports

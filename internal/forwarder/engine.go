@@ -33,7 +33,7 @@ const exportInterval = 5 * time.Second
 // Idle sweeps: Run looks for flows idle longer than their listener's
 // IdleTimeout every eighth of the shortest timeout in the table, but at
 // least every sweepMax and at most every sweepMin. A flow is reset between
-// its timeout and its timeout plus one sweep interval.
+// its timeout and its timeout plus two sweep intervals (see flow.expired).
 const (
 	sweepMax = 5 * time.Second
 	sweepMin = 50 * time.Millisecond
@@ -425,25 +425,36 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // sweepIdle resets the flows idle for longer than their listener's idle
-// timeout at now (monoNow). It walks each backend's registry under the
-// backend's mutex, which a flow takes only to register and deregister,
-// and resets the idle flows after.
+// timeout at now (monoNow), bytes and segments without bytes (a peer's
+// keepalive probes) counting as activity. It walks each backend's
+// registry under the backend's mutex, which a flow takes only to
+// register and deregister, for the flows without a byte for half their
+// timeout; it looks at their segments (flow.expired) after, and resets
+// the expired ones. A flow's sockets are read through their RawConn,
+// which fails once the flow has closed them, so a flow that ended
+// meanwhile is safe to look at.
 func (e *Engine) sweepIdle(now int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var idle []*flow
+	var quiet, idle []*flow
 	for _, l := range e.listeners {
 		r := l.route.Load()
 		if r == nil || r.lis.IdleTimeout <= 0 {
 			continue
 		}
 		timeout := r.lis.IdleTimeout
-		idle = idle[:0]
+		quiet = quiet[:0]
 		for _, b := range l.backends {
-			idle = b.appendIdle(idle, now, timeout)
+			quiet = b.appendIdle(quiet, now, timeout/2)
 		}
 		for b := range l.released {
-			idle = b.appendIdle(idle, now, timeout)
+			quiet = b.appendIdle(quiet, now, timeout/2)
+		}
+		idle = idle[:0]
+		for _, f := range quiet {
+			if f.expired(now, timeout, (*flow).segsIn) {
+				idle = append(idle, f)
+			}
 		}
 		if n := abortAll(idle); n > 0 {
 			e.log.Debug("idle timeout: flows reset", "listener", l.key, "idle_timeout", timeout, "flows", n)

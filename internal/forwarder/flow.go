@@ -192,12 +192,12 @@ func (b *backend) empty() bool {
 	return len(b.flows) == 0
 }
 
-// appendIdle appends to out the flows of b idle for longer than timeout
-// at now (monoNow).
-func (b *backend) appendIdle(out []*flow, now int64, timeout time.Duration) []*flow {
+// appendIdle appends to out the flows of b idle (no byte either way) for
+// longer than d at now (monoNow).
+func (b *backend) appendIdle(out []*flow, now int64, d time.Duration) []*flow {
 	b.mu.Lock()
 	for f := range b.flows {
-		if f.idleFor(now) > timeout {
+		if f.idleFor(now) > d {
 			out = append(out, f)
 		}
 	}
@@ -234,6 +234,18 @@ type flow struct {
 	// receiver is slow is not idle.
 	last atomic.Int64
 	busy atomic.Int32
+	// watch is the idle sweep's own state of the flow (see expired):
+	// only the sweep, which runs under Engine.mu, touches it.
+	watch segWatch
+}
+
+// segWatch is a baseline of a flow's segment counters (flow.segsIn), read
+// by the idle sweep once the flow has moved no byte for half its timeout.
+type segWatch struct {
+	set  bool
+	at   int64     // when segs were read (monoNow)
+	last int64     // the flow's last activity then: segs hold while it does
+	segs [2]uint32 // client's and backend's sockets
 }
 
 // touch records activity now.
@@ -245,6 +257,81 @@ func (f *flow) idleFor(now int64) time.Duration {
 		return 0
 	}
 	return time.Duration(now - f.last.Load())
+}
+
+// expired is the idle sweep's verdict on f at now (monoNow), under an idle
+// timeout: whether f is to be reset. segsIn reads f's segment counters
+// (flow.segsIn in the engine). Only the sweep calls it, for flows idle
+// longer than half their timeout (backend.appendIdle).
+//
+// On AWS, clients or targets can use TCP keepalive packets to reset the
+// idle timeout. Probes carry no byte, and the kernel answers them without
+// waking the flow, so they show only in the sockets' counts of received
+// segments, one getsockopt each. The sweep reads those of a flow idle
+// for half its timeout as a baseline; once the flow is idle past its
+// timeout and the baseline is half a timeout old, it reads them again: a
+// change means that the peers still talk TCP, which counts as activity
+// at now, and the new counts become the next baseline; no change resets
+// the flow. Bytes moved since the baseline make it stale, and it is read
+// anew. A flow that moves bytes at least every half timeout costs no
+// system call, any other at most two reads of its counters (a getsockopt
+// per socket) per half timeout.
+//
+// Granularity: the sweep sees that segments came within a window, not
+// when. Probes less than half a timeout apart keep a flow up for ever.
+// After the last bytes, the first window spans only the second half of
+// the timeout, so probes between half the timeout and the timeout apart
+// (AWS only asks for keepalive intervals shorter than the timeout) may
+// all miss it and the flow is reset; once one is seen, each window spans
+// a whole timeout. A reset comes at most two sweep intervals after the
+// timeout.
+func (f *flow) expired(now int64, timeout time.Duration, segsIn func(*flow) ([2]uint32, bool)) bool {
+	if f.ended.Load() || f.busy.Load() > 0 {
+		return false
+	}
+	last := f.last.Load()
+	half := int64(timeout / 2)
+	if now-last <= half {
+		return false
+	}
+	w := &f.watch
+	if !w.set || w.last != last {
+		// No baseline yet, or bytes moved since. A flow already idle
+		// past its timeout (its listener's timeout was shortened, or
+		// the sweep was held up) gets half a timeout to show a
+		// segment, as any other.
+		segs, _ := segsIn(f)
+		*w = segWatch{set: true, at: now, last: last, segs: segs}
+		return false
+	}
+	if now-last <= int64(timeout) || now-w.at < half {
+		return false
+	}
+	segs, ok := segsIn(f)
+	if !ok || segs == w.segs {
+		return true
+	}
+	if !f.last.CompareAndSwap(last, now) {
+		// Bytes moved meanwhile: that is activity too, and makes the
+		// baseline stale.
+		w.set = false
+		return false
+	}
+	*w = segWatch{set: true, at: now, last: now, segs: segs}
+	return false
+}
+
+// segsIn reads how many segments each of f's sockets has received, the
+// client's and the backend's (0 before it exists). ok is false if a socket
+// could not be read, that is once it is closed: the flow is ending.
+func (f *flow) segsIn() (segs [2]uint32, ok bool) {
+	if segs[0], ok = f.client.segsIn(); !ok {
+		return segs, false
+	}
+	if s := f.server.Load(); s != nil {
+		segs[1], ok = s.segsIn()
+	}
+	return segs, ok
 }
 
 // abort resets both connections (RST, not FIN) and counts a reset, unless
@@ -333,12 +420,11 @@ func (e *Engine) serve(ctx context.Context, l *listener, client *sock, from neti
 		}
 	})
 	defer timeout.Stop()
-	// Keepalive and TCP_NODELAY are on both sockets: outbound ones get
-	// them from the factory (the keepalive timing from their namespace's
-	// sysctls), accepted ones inherit them from the listening socket.
-	// Keepalive finds a dead peer (in 150 s) even where the listener's
-	// idle timeout is long; its probes move no byte, so they neither
-	// keep an idle flow from its idle timeout nor end a live one.
+	// TCP_NODELAY is on both sockets: outbound ones get it from the
+	// factory, accepted ones inherit it from the listening socket. They
+	// have no keepalive: as on an NLB, the idle timeout ends a flow whose
+	// peer died silently, and the peers' own keepalives keep a flow up
+	// (see expired).
 	// The PPv2 header, like the client's first bytes, waits for the
 	// handshake in Write.
 	if r.lis.ProxyProtocol {

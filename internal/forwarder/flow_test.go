@@ -233,3 +233,142 @@ func TestSweepInterval(t *testing.T) {
 		}
 	}
 }
+
+// xstep is one step of TestFlowExpired, at an offset from the flow's last
+// bytes: a sweep, or bytes that move, or a segment without bytes (a
+// keepalive probe) that a socket receives.
+type xstep struct {
+	at    time.Duration
+	bytes bool
+	probe int // 1: at the client's socket, 2: at the backend's
+}
+
+func sweepAt(d time.Duration) xstep { return xstep{at: d} }
+func bytesAt(d time.Duration) xstep { return xstep{at: d, bytes: true} }
+func probeAt(side int) xstep        { return xstep{probe: side} }
+
+// TestFlowExpired walks a flow through sweeps with an idle timeout of 8 s
+// and records what each sweep did: "-" (no system call), "read" (read the
+// segment counters), "alive" (read them, saw segments and counted them
+// as activity) or "reset".
+func TestFlowExpired(t *testing.T) {
+	const timeout = 8 * time.Second
+	s := time.Second
+	tests := []struct {
+		name       string
+		busy       bool
+		ended      bool
+		unreadable bool
+		steps      []xstep
+		want       []string
+	}{
+		{
+			name:  "idle for up to half the timeout: no system call",
+			steps: []xstep{sweepAt(1 * s), sweepAt(3 * s), sweepAt(4 * s)},
+			want:  []string{"-", "-", "-"},
+		},
+		{
+			name:  "silent peers: a baseline past half the timeout, reset past the timeout",
+			steps: []xstep{sweepAt(4*s + 1), sweepAt(6 * s), sweepAt(8 * s), sweepAt(9 * s)},
+			want:  []string{"read", "-", "-", "reset"},
+		},
+		{
+			name: "keepalives: each window of a timeout with a probe keeps the flow",
+			steps: []xstep{
+				sweepAt(5 * s), probeAt(1), sweepAt(9 * s), // seen: activity at 9 s
+				sweepAt(14 * s), probeAt(2), sweepAt(17 * s), sweepAt(18 * s), // the window from 9 s to 18 s
+				sweepAt(27 * s), // no probe since 18 s
+			},
+			want: []string{"read", "alive", "-", "-", "alive", "reset"},
+		},
+		{
+			name: "a probe before the baseline is missed",
+			steps: []xstep{
+				probeAt(1), sweepAt(5 * s), sweepAt(9 * s),
+			},
+			want: []string{"read", "reset"},
+		},
+		{
+			name: "bytes after the baseline make it stale",
+			steps: []xstep{
+				sweepAt(5 * s), bytesAt(6 * s), sweepAt(9 * s), sweepAt(11 * s), sweepAt(14 * s), sweepAt(15 * s),
+			},
+			want: []string{"read", "-", "read", "-", "reset"},
+		},
+		{
+			name:  "already past the timeout without a baseline: half a timeout to show a segment",
+			steps: []xstep{sweepAt(30 * s), sweepAt(33 * s), sweepAt(34 * s)},
+			want:  []string{"read", "-", "reset"},
+		},
+		{
+			name:  "a baseline less than half a timeout old waits for the next sweep",
+			steps: []xstep{sweepAt(5 * s), sweepAt(8*s + 1), sweepAt(9*s - 1), sweepAt(9 * s)},
+			want:  []string{"read", "-", "-", "reset"},
+		},
+		{
+			name:       "counters that cannot be read: reset past the timeout",
+			unreadable: true,
+			steps:      []xstep{sweepAt(5 * s), sweepAt(9 * s)},
+			want:       []string{"read", "reset"},
+		},
+		{
+			name:  "busy writing to a slow receiver: never idle",
+			busy:  true,
+			steps: []xstep{sweepAt(5 * s), sweepAt(100 * s)},
+			want:  []string{"-", "-"},
+		},
+		{
+			name:  "ended: left alone",
+			ended: true,
+			steps: []xstep{sweepAt(5 * s), sweepAt(100 * s)},
+			want:  []string{"-", "-"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const start = int64(time.Hour)
+			f := &flow{}
+			f.last.Store(start)
+			if tt.busy {
+				f.busy.Add(1)
+			}
+			f.ended.Store(tt.ended)
+			var segs [2]uint32
+			reads := 0
+			segsIn := func(*flow) ([2]uint32, bool) {
+				reads++
+				return segs, !tt.unreadable
+			}
+			var got []string
+			for _, st := range tt.steps {
+				now := start + int64(st.at)
+				switch {
+				case st.probe > 0:
+					segs[st.probe-1]++
+					continue
+				case st.bytes:
+					f.last.Store(now)
+					continue
+				}
+				before, last := reads, f.last.Load()
+				reset := f.expired(now, timeout, segsIn)
+				switch {
+				case reset:
+					got = append(got, "reset")
+				case reads == before:
+					got = append(got, "-")
+				case f.last.Load() == now && last != now:
+					got = append(got, "alive")
+				default:
+					got = append(got, "read")
+				}
+				if reads-before > 1 {
+					t.Errorf("sweep at %v read the counters %d times, want at most once", st.at, reads-before)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("expired() per sweep mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -259,4 +260,65 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// keepAliveEverySecond makes a socket probe its peer after a second
+// without a segment from it, and every second after that.
+var keepAliveEverySecond = net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}
+
+// TCP keepalives restart the idle timeout, as on AWS, where "clients or
+// targets can use TCP keepalive packets to reset the idle timeout": a flow
+// whose client or backend probes more often than every half timeout lives
+// on without a byte, while one whose peers are silent is reset.
+func TestPrivilegedIdleTimeoutKeepalive(t *testing.T) {
+	tp := newTopo(t)
+	startServer(t, tp.target, target1.String(), echo)
+	startServer(t, tp.target, target2.String(), func(c net.Conn) {
+		if err := c.(*net.TCPConn).SetKeepAliveConfig(keepAliveEverySecond); err != nil {
+			t.Errorf("backend keepalive: %v", err)
+		}
+		echo(c)
+	})
+	e := startEngine(t)
+	// Probes a second apart, and some slack for their timers, fit in
+	// the shortest window the sweep looks at, half the timeout.
+	const timeout = 3 * time.Second
+	l1 := tp.listener("l1", lisAddr, tp.backend("t1", target1, Healthy))
+	l2 := tp.listener("l2", netip.MustParseAddrPort("10.10.1.1:8081"), tp.backend("t2", target2, Healthy))
+	l1.IdleTimeout, l2.IdleTimeout = timeout, timeout
+	mustSet(t, e, Table{Listeners: []Listener{l1, l2}})
+
+	// open opens an idle flow to l whose client probes per ka, or not.
+	open := func(l Listener, ka net.KeepAliveConfig) net.Conn {
+		t.Helper()
+		c := mustDial(t, tp.client, l.Addr.String())
+		if err := c.SetKeepAliveConfig(ka); err != nil {
+			t.Fatal(err)
+		}
+		if err := roundTrip(c, "then no byte"); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	silent := open(l1, net.KeepAliveConfig{Enable: false})
+	idleFrom := time.Now()
+	clientProbes := open(l1, keepAliveEverySecond)
+	backendProbes := open(l2, net.KeepAliveConfig{Enable: false})
+
+	waitReset(t, silent, 2*timeout)
+	if d := time.Since(idleFrom); d < timeout {
+		t.Errorf("silent flow reset after %v, before the timeout %v", d, timeout)
+	}
+	sleepPast(idleFrom.Add(timeout * 5 / 2))
+	for name, c := range map[string]net.Conn{"client": clientProbes, "backend": backendProbes} {
+		if err := roundTrip(c, "still there"); err != nil {
+			t.Errorf("flow whose %s sends keepalives, after %v without a byte: %v", name, time.Since(idleFrom).Round(time.Millisecond), err)
+		}
+	}
+	want := map[string]uint64{"l1": 1, "l2": 0}
+	for _, st := range e.Stats() {
+		if st.Resets != want[st.Key] {
+			t.Errorf("listener %s: %d resets, want %d", st.Key, st.Resets, want[st.Key])
+		}
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,12 +63,10 @@ type nsFactory struct {
 	id       netns.ID // of the namespace h holds
 	prefetch bool     // keeps a stock of IPv4 sockets
 
-	// tuneOnce readies the namespace for dialling on its first outbound
-	// socket, and sets dialOpts, the options of outbound sockets. A
-	// namespace that only listens is never tuned: a listening socket
-	// gets every option itself, and its connections inherit them.
+	// tuneOnce readies the namespace for dialling (tuneForProxy) on its
+	// first outbound socket. A namespace that only listens is never
+	// tuned.
 	tuneOnce sync.Once
-	dialOpts []sockOpt
 
 	// hmu guards h's life: every entry into the namespace holds it for
 	// reading, and close for writing, so the descriptor is never used
@@ -113,9 +110,9 @@ func (f *nsFactory) outboundSockets(family, n int) ([]int, error) {
 	fds := make([]int, 0, n)
 	var failed error
 	err := f.in(func() error {
-		f.tuneOnce.Do(func() { f.dialOpts = sockOptsFor(tuneForProxy()) })
+		f.tuneOnce.Do(tuneForProxy)
 		for range n {
-			r := newSocket(family, f.dialOpts)
+			r := newSocket(family, sockOpts[:])
 			if r.err != nil {
 				failed = r.err
 				break
@@ -149,33 +146,14 @@ var proxySysctls = [...]struct{ path, value string }{
 	{"/proc/sys/net/ipv4/ip_local_port_range", "1024 65535"},
 }
 
-// keepAliveSysctls make the namespace's keepalive timing the forwarder's,
-// so that a socket needs only SO_KEEPALIVE: three system calls fewer per
-// socket. The namespaces the forwarder works in (NLB nodes, endpoint
-// ENIs) are its own.
-var keepAliveSysctls = [...]struct{ path, value string }{
-	{"/proc/sys/net/ipv4/tcp_keepalive_time", strconv.Itoa(keepAliveIdle)},
-	{"/proc/sys/net/ipv4/tcp_keepalive_intvl", strconv.Itoa(keepAliveInterval)},
-	{"/proc/sys/net/ipv4/tcp_keepalive_probes", strconv.Itoa(keepAliveCount)},
-}
-
-// tuneForProxy applies proxySysctls and keepAliveSysctls to the namespace
-// of the calling thread (/proc/sys/net shows the namespace of the thread
-// that opens it) and reports whether the keepalive settings took. It is
-// best effort: without proxySysctls the forwarder works, with fewer new
-// flows per second to one backend; without the keepalive settings each
-// socket gets its own.
-func tuneForProxy() (keepAliveSet bool) {
+// tuneForProxy applies proxySysctls to the namespace of the calling
+// thread (/proc/sys/net shows the namespace of the thread that opens it).
+// It is best effort: without them the forwarder works, with fewer new
+// flows per second to one backend.
+func tuneForProxy() {
 	for _, s := range proxySysctls {
 		_ = os.WriteFile(s.path, []byte(s.value), 0o644)
 	}
-	keepAliveSet = true
-	for _, s := range keepAliveSysctls {
-		if err := os.WriteFile(s.path, []byte(s.value), 0o644); err != nil {
-			keepAliveSet = false
-		}
-	}
-	return keepAliveSet
 }
 
 // refill tops the stock up to stockFill, in one namespace switch.
@@ -201,43 +179,23 @@ func (f *nsFactory) refill() {
 	f.stock = append(f.stock, fds...)
 }
 
-// Keepalive of every socket, as Go sets it on its own connections: it
-// finds a dead peer (after keepAliveIdle + keepAliveCount ×
-// keepAliveInterval, 150 s) however long the listener's idle timeout is
-// (up to 6000 s on AWS). It does not stand in for the idle timeout: the
-// probes move no byte, so a flow whose peers answer them but send nothing
-// is still reset once idle longer than its listener's IdleTimeout.
-const (
-	keepAliveIdle     = 15 // seconds
-	keepAliveInterval = 15 // seconds
-	keepAliveCount    = 9
-)
-
 // sockOpt is a socket option with an int value.
 type sockOpt struct{ level, opt, value int }
 
-// sockOpts are set on every listening socket. Its accepted sockets inherit
-// them (Linux copies them on accept), so the client's side of a flow needs
-// no setsockopt on its path. Outbound sockets get them too, made ahead in
-// batches, but only the first two where the namespace's keepalive timing
-// is already the forwarder's (sockOptsFor). TCP_NODELAY: the forwarder
-// passes on segments as they come, and Nagle would hold a small one back
-// until the last is acknowledged.
+// sockOpts are set on every socket the forwarder makes. A listening
+// socket's accepted sockets inherit them (Linux copies them on accept), so
+// the client's side of a flow needs no setsockopt on its path; outbound
+// sockets get them as they are made, ahead and in batches. TCP_NODELAY:
+// the forwarder passes on segments as they come, and Nagle would hold a
+// small one back until the last is acknowledged.
+//
+// No keepalive, as an NLB sends none: the listener's idle timeout ends
+// the flows whose peer died silently. The peers' own keepalive probes
+// reach the forwarder's sockets and count as activity for that timeout
+// (see flow.expired); probes of the forwarder's own would draw answers
+// that looked like the peers' activity.
 var sockOpts = [...]sockOpt{
 	{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
-	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
-	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, keepAliveIdle},
-	{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, keepAliveInterval},
-	{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, keepAliveCount},
-}
-
-// sockOptsFor returns the options a socket needs in a namespace whose
-// keepalive sysctls are, or are not, the forwarder's.
-func sockOptsFor(keepAliveSet bool) []sockOpt {
-	if keepAliveSet {
-		return sockOpts[:2]
-	}
-	return sockOpts[:]
 }
 
 // newSocket makes a non-blocking TCP socket with opts.
@@ -299,8 +257,8 @@ func (f *nsFactory) request(_ context.Context, family int) (int, error) {
 	return fds[0], nil
 }
 
-// listenSocket makes a socket to listen on, with every option of sockOpts:
-// the connections it accepts inherit them.
+// listenSocket makes a socket to listen on, with sockOpts: the
+// connections it accepts inherit them.
 func (f *nsFactory) listenSocket(family int) (int, error) {
 	if f == nil {
 		return -1, errNoNamespace
@@ -633,6 +591,25 @@ func connecting(s *sock) bool {
 		}
 	})
 	return state == tcpSynSent
+}
+
+// segsIn returns how many segments s has received (tcp_info's
+// tcpi_segs_in): every one, those without a byte such as a peer's
+// keepalive probes included. It reports false once s is closed.
+// RawConn.Control holds the descriptor open while it runs and fails after
+// Close, so it never reads a number that was closed and reused meanwhile.
+func (s *sock) segsIn() (uint32, bool) {
+	var n uint32
+	var err error
+	if cerr := s.raw.Control(func(fd uintptr) {
+		var info *unix.TCPInfo
+		if info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			n = info.Segs_in
+		}
+	}); cerr != nil {
+		return 0, false
+	}
+	return n, err == nil
 }
 
 // tcpSynSent is TCP_SYN_SENT of the kernel's tcp_states.h, the state of

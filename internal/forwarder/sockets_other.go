@@ -52,6 +52,7 @@ func (*sock) SetWriteDeadline(time.Time) error      { return errUnsupported }
 func (*sock) Write([]byte) (int, error)             { return 0, errUnsupported }
 func (*sock) Close() error                          { return errUnsupported }
 func (*sock) reset()                                {}
+func (*sock) segsIn() (uint32, bool)                { return 0, false }
 
 type pollConn interface {
 	syscall.Conn
