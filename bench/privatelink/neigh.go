@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -13,29 +12,8 @@ import (
 // however many namespaces hold them, no new entry is created, ARP
 // resolution fails and packets to unresolved neighbours are dropped.
 // /proc/net/stat/arp_cache counts these refusals (table_fulls). The
-// daemon raises the thresholds at start (internal/daemon/neigh.go); the
+// daemon raises the thresholds at start (internal/neigh); the
 // bench reports them and the refusals.
-
-const neighSysctl = "/proc/sys/net/ipv4/neigh/default/"
-
-// neighThresholds are gc_thresh1, 2 and 3.
-type neighThresholds [3]int
-
-func (t neighThresholds) String() string { return fmt.Sprintf("%d/%d/%d", t[0], t[1], t[2]) }
-
-func readNeighThresholds() (neighThresholds, error) {
-	var t neighThresholds
-	for i := range t {
-		b, err := os.ReadFile(fmt.Sprintf("%sgc_thresh%d", neighSysctl, i+1))
-		if err != nil {
-			return t, err
-		}
-		if t[i], err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
-			return t, fmt.Errorf("gc_thresh%d: %w", i+1, err)
-		}
-	}
-	return t, nil
-}
 
 // arpTableFulls is the sum over CPUs of /proc/net/stat/arp_cache's
 // table_fulls: how often the table refused a new entry.

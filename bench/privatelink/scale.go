@@ -23,6 +23,7 @@ import (
 	"github.com/privlink/privlink/bench/internal/report"
 	"github.com/privlink/privlink/bench/internal/tcpload"
 	"github.com/privlink/privlink/internal/dataplane/netns"
+	"github.com/privlink/privlink/internal/neigh"
 )
 
 // scaleClientIP is the client instance of every scale VPC; the endpoints
@@ -49,8 +50,8 @@ type scaleResult struct {
 	restarts      []restartResult
 	deleted       time.Duration // DeleteVpcEndpoints of all until every endpoint and namespace is gone
 
-	thresholds            neighThresholds // the host's gc_thresh1/2/3 during the test
-	tableFulls            int64           // the ARP table's refusals during the test
+	thresholds            neigh.Thresholds // the host's gc_thresh1/2/3 during the test
+	tableFulls            int64            // the ARP table's refusals during the test
 	loadBefore, loadAfter string
 }
 
@@ -89,7 +90,7 @@ func scaleTest(ctx context.Context, o options, d *benchd.Daemon, p *provider) (*
 	// The daemon, already running, has raised them (at least
 	// 1024/8192/16384) unless the host's were higher.
 	var err error
-	if r.thresholds, err = readNeighThresholds(); err != nil {
+	if r.thresholds, err = neigh.Read(neigh.Dir(neigh.ProcSysNet, "ipv4")); err != nil {
 		return nil, fmt.Errorf("neighbour table thresholds: %w", err)
 	}
 	fulls0 := arpTableFulls()

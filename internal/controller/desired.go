@@ -71,12 +71,11 @@ func buildConfig(prefix, owner, region string, snap controlplane.NetworkSnapshot
 		byVpc[s.VpcID] = append(byVpc[s.VpcID], s)
 	}
 	aclOf := subnetACLs(snap.NetworkAcls)
-	vpcByID := make(map[string]model.Vpc, len(vpcs))
+	vpcByID := keyedBy(vpcs, func(v model.Vpc) string { return v.ID })
 	// configured are the subnets that have a bridge, with the router's
 	// address on it.
 	configured := make(map[string]netip.Prefix, len(subnets))
 	for _, v := range vpcs {
-		vpcByID[v.ID] = v
 		r := dataplane.Router{Namespace: prefix + v.ID}
 		if v.EnableDnsSupport {
 			r.ResolverAddr = resolverAddr(v.CidrBlock)
@@ -113,18 +112,9 @@ func buildConfig(prefix, owner, region string, snap controlplane.NetworkSnapshot
 		}
 	}
 
-	subnetByID := make(map[string]model.Subnet, len(subnets))
-	for _, s := range subnets {
-		subnetByID[s.ID] = s
-	}
-	eniByID := make(map[string]model.NetworkInterface, len(snap.ENIs))
-	for _, e := range snap.ENIs {
-		eniByID[e.ID] = e
-	}
-	groups := make(map[string]model.SecurityGroup, len(snap.SecurityGroups))
-	for _, g := range snap.SecurityGroups {
-		groups[g.ID] = g
-	}
+	subnetByID := keyedBy(subnets, func(s model.Subnet) string { return s.ID })
+	eniByID := keyedBy(snap.ENIs, func(e model.NetworkInterface) string { return e.ID })
+	groups := keyedBy(snap.SecurityGroups, func(g model.SecurityGroup) string { return g.ID })
 	members := groupMembers(snap.ENIs)
 
 	instances := sortedBy(snap.Instances, func(i model.Instance) string { return i.ID })
@@ -222,14 +212,7 @@ func managedHost(prefix string, eni model.NetworkInterface, subnets map[string]m
 // them on PrivateLink traffic (EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic
 // "on", AWS's default).
 func privateLinkGates(snap controlplane.NetworkSnapshot) map[string]model.LoadBalancer {
-	services := make(map[string]model.EndpointService, len(snap.EndpointServices))
-	for _, svc := range snap.EndpointServices {
-		services[svc.ID] = svc
-	}
-	lbs := make(map[string]model.LoadBalancer, len(snap.LoadBalancers))
-	for _, lb := range snap.LoadBalancers {
-		lbs[lb.ARN] = lb
-	}
+	services, lbs := servicesByID(snap), loadBalancersByARN(snap)
 	gates := map[string]model.LoadBalancer{}
 	for _, e := range snap.VpcEndpoints {
 		svc, ok := services[e.ServiceID]
@@ -462,6 +445,28 @@ func routerAddress(cidr string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, p.Bits()), nil
 }
 
+// keyedBy returns the items of s by their key.
+func keyedBy[T any](s []T, key func(T) string) map[string]T {
+	m := make(map[string]T, len(s))
+	for _, v := range s {
+		m[key(v)] = v
+	}
+	return m
+}
+
+// servicesByID and loadBalancersByARN index the snapshot's endpoint
+// services and load balancers, for the firewall part of a pass and for its
+// load balancer part.
+func servicesByID(snap controlplane.NetworkSnapshot) map[string]model.EndpointService {
+	return keyedBy(snap.EndpointServices, func(s model.EndpointService) string { return s.ID })
+}
+
+func loadBalancersByARN(snap controlplane.NetworkSnapshot) map[string]model.LoadBalancer {
+	return keyedBy(snap.LoadBalancers, func(lb model.LoadBalancer) string { return lb.ARN })
+}
+
+// sortedBy returns a copy of s sorted by key, so that a pass builds the
+// same configuration from the same snapshot.
 func sortedBy[T any](s []T, key func(T) string) []T {
 	s = slices.Clone(s)
 	slices.SortFunc(s, func(a, b T) int { return strings.Compare(key(a), key(b)) })

@@ -66,20 +66,14 @@ type lbIndex struct {
 func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSnapshot, kernelOK bool, hosted func(eniID string) bool) elbDesired {
 	ix := lbIndex{
 		now:        now,
-		groups:     make(map[string]model.TargetGroup, len(snap.TargetGroups)),
+		groups:     keyedBy(snap.TargetGroups, func(g model.TargetGroup) string { return g.ARN }),
 		health:     make(map[string]map[string]model.TargetHealthStatus, len(snap.TargetHealth)),
-		instances:  make(map[string]model.Instance, len(snap.Instances)),
+		instances:  keyedBy(snap.Instances, func(i model.Instance) string { return i.ID }),
 		listeners:  map[string][]model.Listener{},
 		nodeHosted: hosted,
 	}
-	for _, g := range snap.TargetGroups {
-		ix.groups[g.ARN] = g
-	}
 	for _, h := range snap.TargetHealth {
 		ix.health[h.TargetGroupARN] = h.Targets
-	}
-	for _, i := range snap.Instances {
-		ix.instances[i.ID] = i
 	}
 	for _, l := range sortedBy(snap.Listeners, func(l model.Listener) string { return l.ARN }) {
 		ix.listeners[l.LoadBalancerARN] = append(ix.listeners[l.LoadBalancerARN], l)
@@ -128,20 +122,16 @@ func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSna
 	eix := endpointIndex{
 		lbIndex:   ix,
 		region:    region,
-		services:  make(map[string]model.EndpointService, len(snap.EndpointServices)),
-		lbs:       make(map[string]model.LoadBalancer, len(snap.LoadBalancers)),
+		services:  servicesByID(snap),
+		lbs:       loadBalancersByARN(snap),
 		enis:      make(map[string]bool, len(snap.ENIs)),
 		kernelOK:  kernelOK,
 		eniHosted: hosted,
 	}
 	for _, svc := range snap.EndpointServices {
-		eix.services[svc.ID] = svc
 		for _, arn := range svc.NetworkLoadBalancerARNs {
 			d.endpointsCount[serviceLB{svc.ID, arn}] = 0 // a service without endpoints counts 0
 		}
-	}
-	for _, lb := range snap.LoadBalancers {
-		eix.lbs[lb.ARN] = lb
 	}
 	for _, e := range snap.ENIs {
 		eix.enis[e.ID] = true

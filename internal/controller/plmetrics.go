@@ -108,22 +108,8 @@ func (m *privateLinkMetrics) sync(stats []forwarder.ListenerStats, labels map[st
 	for k, values := range svcLive {
 		m.svcActive.Set(svcActive[k], values...)
 	}
-	for k, values := range m.lastEp {
-		if _, ok := epLive[k]; !ok {
-			m.epBytes.Delete(values...)
-			m.epNew.Delete(values...)
-			m.epRst.Delete(values...)
-			m.epActive.Delete(values...)
-		}
-	}
-	for k, values := range m.lastSvc {
-		if _, ok := svcLive[k]; !ok {
-			m.svcBytes.Delete(values...)
-			m.svcNew.Delete(values...)
-			m.svcRst.Delete(values...)
-			m.svcActive.Delete(values...)
-		}
-	}
+	deleteGone(m.lastEp, epLive, m.epActive, m.epBytes, m.epNew, m.epRst)
+	deleteGone(m.lastSvc, svcLive, m.svcActive, m.svcBytes, m.svcNew, m.svcRst)
 	m.lastEp, m.lastSvc = epLive, svcLive
 	for k := range m.lastEndpoints {
 		if _, ok := endpoints[k]; !ok {
@@ -134,6 +120,20 @@ func (m *privateLinkMetrics) sync(stats []forwarder.ListenerStats, labels map[st
 		m.svcEndpoints.Set(float64(n), k.serviceID, k.lbARN)
 	}
 	m.lastEndpoints = endpoints
+}
+
+// deleteGone deletes, from g and cs, the series whose labels were in
+// before but are not in now.
+func deleteGone(before, now map[string][]string, g *metrics.Gauge, cs ...*metrics.Counter) {
+	for k, values := range before {
+		if _, ok := now[k]; ok {
+			continue
+		}
+		g.Delete(values...)
+		for _, c := range cs {
+			c.Delete(values...)
+		}
+	}
 }
 
 func joinLabels(values []string) string { return strings.Join(values, "\x00") }

@@ -22,6 +22,7 @@ import (
 	"github.com/privlink/privlink/internal/forwarder"
 	"github.com/privlink/privlink/internal/metrics"
 	"github.com/privlink/privlink/internal/model"
+	"github.com/privlink/privlink/internal/neigh"
 	"github.com/privlink/privlink/internal/store"
 	"github.com/privlink/privlink/internal/store/boltstore"
 	"github.com/privlink/privlink/internal/supervisor"
@@ -118,7 +119,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 
 	raiseOpenFiles(logger)
 	if !o.dataPlaneReplaced {
-		raiseNeighThresholds(logger, procSysNet)
+		neigh.Raise(logger, neigh.ProcSysNet)
 	}
 	if err := prepareDataDir(cfg.DataDir, logger); err != nil {
 		return err

@@ -1,4 +1,6 @@
-package daemon
+// Package neigh raises the host's neighbour (ARP and NDP) table
+// thresholds, which every network namespace shares, and reads them.
+package neigh
 
 import (
 	"errors"
@@ -11,15 +13,36 @@ import (
 	"strings"
 )
 
-// procSysNet is where the kernel shows the net.* sysctls.
-const procSysNet = "/proc/sys/net"
+// ProcSysNet is where the kernel shows the net.* sysctls.
+const ProcSysNet = "/proc/sys/net"
 
-// neighThresholds are a neighbour table's gc_thresh1, 2 and 3.
-type neighThresholds [3]int
+// Thresholds are a neighbour table's gc_thresh1, 2 and 3.
+type Thresholds [3]int
 
-func (t neighThresholds) String() string { return fmt.Sprintf("%d/%d/%d", t[0], t[1], t[2]) }
+func (t Thresholds) String() string { return fmt.Sprintf("%d/%d/%d", t[0], t[1], t[2]) }
 
-// wantNeighThresholds is what the daemon raises the host's neighbour
+// Dir is the directory of a family's ("ipv4", "ipv6") default neighbour
+// table sysctls under procSysNet (ProcSysNet).
+func Dir(procSysNet, family string) string {
+	return filepath.Join(procSysNet, family, "neigh", "default")
+}
+
+// Read returns the gc_thresh1/2/3 in dir (Dir).
+func Read(dir string) (Thresholds, error) {
+	var t Thresholds
+	for i := range t {
+		b, err := os.ReadFile(threshPath(dir, i))
+		if err != nil {
+			return t, err
+		}
+		if t[i], err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+			return t, fmt.Errorf("gc_thresh%d: %w", i+1, err)
+		}
+	}
+	return t, nil
+}
+
+// Want is what Raise raises the host's neighbour
 // tables' gc_thresh1/2/3 to. The kernel keeps one ARP table (and one NDP
 // table) for all network namespaces, and the thresholds are sysctls of the
 // initial one. Beyond gc_thresh3 entries (1024 by default) no entry is
@@ -28,15 +51,15 @@ func (t neighThresholds) String() string { return fmt.Sprintf("%d/%d/%d", t[0], 
 // endpoint in use needs about two entries (in its client's namespace and
 // in its own): with the defaults, bench/privatelink saw ~40% of 1,000
 // endpoints never answer.
-var wantNeighThresholds = neighThresholds{1024, 8192, 16384}
+var Want = Thresholds{1024, 8192, 16384}
 
-// kernelNeighThresh3 is the kernel's default gc_thresh3.
-const kernelNeighThresh3 = 1024
+// kernelThresh3 is the kernel's default gc_thresh3.
+const kernelThresh3 = 1024
 
-// neighFamilies are the directories under procSysNet whose
+// families are the directories under ProcSysNet whose
 // neigh/default/gc_thresh* are raised, and whether the host may lack them
 // (IPv6 may be disabled).
-var neighFamilies = []struct {
+var families = []struct {
 	name     string
 	optional bool
 }{
@@ -44,14 +67,14 @@ var neighFamilies = []struct {
 	{"ipv6", true},
 }
 
-// raiseNeighThresholds raises the gc_thresh1/2/3 of the host's IPv4 and
-// IPv6 neighbour tables, read and written under dir (procSysNet), to at
-// least wantNeighThresholds, and logs what it changed. It never lowers a
+// Raise raises the gc_thresh1/2/3 of the host's IPv4 and IPv6 neighbour
+// tables, read and written under procSysNet (ProcSysNet), to at least
+// Want, and logs what it changed. It never lowers a
 // value. The sysctls are writable only from the initial network namespace,
 // where the daemon runs; a failure is logged, not fatal.
-func raiseNeighThresholds(logger *slog.Logger, dir string) {
-	for _, f := range neighFamilies {
-		from, to, err := raiseNeigh(filepath.Join(dir, f.name, "neigh", "default"), wantNeighThresholds)
+func Raise(logger *slog.Logger, procSysNet string) {
+	for _, f := range families {
+		from, to, err := raise(Dir(procSysNet, f.name), Want)
 		switch {
 		case err != nil && f.optional && errors.Is(err, fs.ErrNotExist):
 			logger.Debug("no neighbour table thresholds to raise", "family", f.name, "err", err)
@@ -59,12 +82,12 @@ func raiseNeighThresholds(logger *slog.Logger, dir string) {
 			attrs := []any{"family", f.name, "err", err}
 			limit := to[2]
 			if limit == 0 { // not read
-				limit = kernelNeighThresh3
+				limit = kernelThresh3
 			} else {
 				attrs = append(attrs, "gc_thresh", to.String())
 			}
 			logger.Warn(fmt.Sprintf("could not raise the host's neighbour table thresholds (writable only from the initial network namespace): endpoints beyond ~%d may not answer; set net.%s.neigh.default.gc_thresh1/2/3 to at least %s",
-				limit/2, f.name, wantNeighThresholds), attrs...)
+				limit/2, f.name, Want), attrs...)
 		case from != to:
 			logger.Info("raised the host's neighbour table thresholds (one table for all namespaces)",
 				"family", f.name, "gc_thresh", to.String(), "was", from.String())
@@ -72,20 +95,14 @@ func raiseNeighThresholds(logger *slog.Logger, dir string) {
 	}
 }
 
-// raiseNeigh raises the gc_thresh1/2/3 files in dir to want where they
+// raise raises the gc_thresh1/2/3 files in dir to want where they
 // are lower. It returns the values it read and those in effect after: the
 // same on error, except for those written before it.
-func raiseNeigh(dir string, want neighThresholds) (from, to neighThresholds, err error) {
-	for i := range from {
-		b, err := os.ReadFile(threshPath(dir, i))
-		if err != nil {
-			return from, from, err
-		}
-		if from[i], err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
-			return from, from, fmt.Errorf("gc_thresh%d: %w", i+1, err)
-		}
+func raise(dir string, want Thresholds) (from, to Thresholds, err error) {
+	if from, err = Read(dir); err != nil {
+		return from, from, err
 	}
-	next := raisedNeigh(from, want)
+	next := raised(from, want)
 	to = from
 	// From 3 down to 1: raising in this order keeps 1 ≤ 2 ≤ 3 at every step.
 	for i := len(to) - 1; i >= 0; i-- {
@@ -100,8 +117,8 @@ func raiseNeigh(dir string, want neighThresholds) (from, to neighThresholds, err
 	return from, to, nil
 }
 
-// raisedNeigh is cur with every value below want's raised to it.
-func raisedNeigh(cur, want neighThresholds) neighThresholds {
+// raised is cur with every value below want's raised to it.
+func raised(cur, want Thresholds) Thresholds {
 	for i := range cur {
 		cur[i] = max(cur[i], want[i])
 	}

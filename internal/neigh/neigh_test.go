@@ -1,4 +1,4 @@
-package daemon
+package neigh
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 )
 
 // writeThresholds writes t as dir's gc_thresh1/2/3.
-func writeThresholds(t *testing.T, dir string, v neighThresholds) {
+func writeThresholds(t *testing.T, dir string, v Thresholds) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -25,51 +25,36 @@ func writeThresholds(t *testing.T, dir string, v neighThresholds) {
 	}
 }
 
-func readThresholds(t *testing.T, dir string) neighThresholds {
-	t.Helper()
-	var v neighThresholds
-	for i := range v {
-		b, err := os.ReadFile(threshPath(dir, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v[i], err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return v
-}
-
 func TestRaiseNeigh(t *testing.T) {
-	want := neighThresholds{1024, 8192, 16384}
+	want := Thresholds{1024, 8192, 16384}
 	tests := []struct {
 		name string
-		cur  neighThresholds
-		to   neighThresholds
+		cur  Thresholds
+		to   Thresholds
 	}{
-		{"kernel defaults", neighThresholds{128, 512, 1024}, want},
+		{"kernel defaults", Thresholds{128, 512, 1024}, want},
 		{"already as wanted", want, want},
-		{"admin set all higher", neighThresholds{4096, 32768, 65536}, neighThresholds{4096, 32768, 65536}},
-		{"admin set thresh3 higher only", neighThresholds{128, 512, 100000}, neighThresholds{1024, 8192, 100000}},
-		{"admin set thresh1 higher only", neighThresholds{2048, 512, 1024}, neighThresholds{2048, 8192, 16384}},
-		{"one below", neighThresholds{1024, 8192, 16383}, want},
+		{"admin set all higher", Thresholds{4096, 32768, 65536}, Thresholds{4096, 32768, 65536}},
+		{"admin set thresh3 higher only", Thresholds{128, 512, 100000}, Thresholds{1024, 8192, 100000}},
+		{"admin set thresh1 higher only", Thresholds{2048, 512, 1024}, Thresholds{2048, 8192, 16384}},
+		{"one below", Thresholds{1024, 8192, 16383}, want},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeThresholds(t, dir, tt.cur)
-			from, to, err := raiseNeigh(dir, want)
+			from, to, err := raise(dir, want)
 			if err != nil {
-				t.Fatalf("raiseNeigh() error = %v", err)
+				t.Fatalf("raise() error = %v", err)
 			}
 			if diff := cmp.Diff(tt.cur, from); diff != "" {
-				t.Errorf("raiseNeigh() from mismatch (-want +got):\n%s", diff)
+				t.Errorf("raise() from mismatch (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.to, to); diff != "" {
-				t.Errorf("raiseNeigh() to mismatch (-want +got):\n%s", diff)
+				t.Errorf("raise() to mismatch (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.to, readThresholds(t, dir)); diff != "" {
-				t.Errorf("files after raiseNeigh() mismatch (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.to, mustRead(t, dir)); diff != "" {
+				t.Errorf("files after raise() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -85,8 +70,8 @@ func TestRaiseNeighThresholdsLogs(t *testing.T) {
 		{
 			name: "both raised",
 			setup: func(t *testing.T, dir string) {
-				writeThresholds(t, filepath.Join(dir, "ipv4/neigh/default"), neighThresholds{128, 512, 1024})
-				writeThresholds(t, filepath.Join(dir, "ipv6/neigh/default"), neighThresholds{128, 512, 1024})
+				writeThresholds(t, filepath.Join(dir, "ipv4/neigh/default"), Thresholds{128, 512, 1024})
+				writeThresholds(t, filepath.Join(dir, "ipv6/neigh/default"), Thresholds{128, 512, 1024})
 			},
 			want: []string{
 				"level=INFO msg=\"raised the host's neighbour table thresholds", "family=ipv4 gc_thresh=1024/8192/16384 was=128/512/1024",
@@ -97,15 +82,15 @@ func TestRaiseNeighThresholdsLogs(t *testing.T) {
 		{
 			name: "nothing to do",
 			setup: func(t *testing.T, dir string) {
-				writeThresholds(t, filepath.Join(dir, "ipv4/neigh/default"), neighThresholds{1024, 8192, 16384})
-				writeThresholds(t, filepath.Join(dir, "ipv6/neigh/default"), neighThresholds{2048, 8192, 16384})
+				writeThresholds(t, filepath.Join(dir, "ipv4/neigh/default"), Thresholds{1024, 8192, 16384})
+				writeThresholds(t, filepath.Join(dir, "ipv6/neigh/default"), Thresholds{2048, 8192, 16384})
 			},
 			not: []string{"INFO", "WARN"},
 		},
 		{
 			name: "no ipv6",
 			setup: func(t *testing.T, dir string) {
-				writeThresholds(t, filepath.Join(dir, "ipv4/neigh/default"), neighThresholds{128, 512, 1024})
+				writeThresholds(t, filepath.Join(dir, "ipv4/neigh/default"), Thresholds{128, 512, 1024})
 			},
 			want: []string{"level=INFO", "family=ipv4"},
 			not:  []string{"WARN", "family=ipv6"},
@@ -126,7 +111,7 @@ func TestRaiseNeighThresholdsLogs(t *testing.T) {
 					t.Skipf("no %s: %v", ro, err)
 				}
 				d := filepath.Join(dir, "ipv4/neigh/default")
-				writeThresholds(t, d, neighThresholds{128, 512, 1024})
+				writeThresholds(t, d, Thresholds{128, 512, 1024})
 				if err := os.Remove(threshPath(d, 0)); err != nil {
 					t.Fatal(err)
 				}
@@ -144,7 +129,7 @@ func TestRaiseNeighThresholdsLogs(t *testing.T) {
 			dir := t.TempDir()
 			tt.setup(t, dir)
 			var buf bytes.Buffer
-			raiseNeighThresholds(slog.New(slog.NewTextHandler(&buf, nil)), dir)
+			Raise(slog.New(slog.NewTextHandler(&buf, nil)), dir)
 			got := buf.String()
 			rest := got
 			for _, w := range tt.want {
@@ -161,4 +146,13 @@ func TestRaiseNeighThresholdsLogs(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustRead(t *testing.T, dir string) Thresholds {
+	t.Helper()
+	v, err := Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
