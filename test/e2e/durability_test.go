@@ -46,6 +46,7 @@ func TestPrivilegedDurability(t *testing.T) {
 		e2e.WaitNamespaceAddr(t, id, "10.2.1.1/24", settle)
 		name := e2e.NamespaceName(id)
 		before := e2e.NamespaceInode(t, name)
+		e2e.HoldNamespace(t, name)
 
 		e2e.DeleteNamespace(t, name)
 		e2e.WaitNamespace(t, id, true, settle)

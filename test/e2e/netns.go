@@ -70,6 +70,19 @@ func NamespaceInode(t testing.TB, name string) uint64 {
 	return ino
 }
 
+// HoldNamespace keeps the named namespace alive until the test ends, even
+// once its name is deleted. A freed namespace's inode number is handed out
+// again, so a test that compares inodes across a deletion must hold the old
+// one for the comparison to mean anything.
+func HoldNamespace(t testing.TB, name string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(netnsDir, name))
+	if err != nil {
+		t.Fatalf("hold namespace %s: %v", name, err)
+	}
+	t.Cleanup(func() { f.Close() })
+}
+
 // WaitNamespace waits until the namespace of vpcID exists (present) or is
 // gone (!present).
 func WaitNamespace(t testing.TB, vpcID string, present bool, timeout time.Duration) {
