@@ -274,32 +274,23 @@ func (ix lbIndex) healthy(g model.TargetGroup, t model.Target) bool {
 }
 
 // unhealthyResetAt returns when the flows of target t of g are reset for
-// being unhealthy, or the zero time for never (a target that is healthy,
-// or not checked yet since its registration, keeps its flows). With
-// model.AttrUnhealthyConnTerm on, the default, that is when the checks found
-// it unhealthy: at once. With it off, after model.AttrUnhealthyDraining seconds
-// (AWS's unhealthy.draining state) or, for 0, never: AWS documents the
-// interval as how long the load balancer waits before it closes the
-// flows, and a termination that is off with no interval, which is what
-// the attribute meant before the interval existed (and is still its
-// default), leaves them open.
+// being unhealthy (see model.TargetGroup.UnhealthyDrain), or the zero time
+// for never: a target that is healthy, or not checked yet since its
+// registration, keeps its flows.
 func (ix lbIndex) unhealthyResetAt(g model.TargetGroup, t model.Target) time.Time {
 	h, ok := ix.health[g.ARN][t.Key()]
 	if !ok || h.State != model.TargetUnhealthy || h.Since.Before(t.Registered) {
+		return time.Time{}
+	}
+	drain, reset := g.UnhealthyDrain()
+	if !reset {
 		return time.Time{}
 	}
 	since := h.Since
 	if since.IsZero() {
 		since = ix.now
 	}
-	if g.Attributes[model.AttrUnhealthyConnTerm] != "false" {
-		return since
-	}
-	secs, err := strconv.Atoi(g.Attributes[model.AttrUnhealthyDraining])
-	if err != nil || secs <= 0 {
-		return time.Time{}
-	}
-	return since.Add(time.Duration(secs) * time.Second)
+	return since.Add(drain)
 }
 
 type keyedCheck struct {

@@ -339,6 +339,13 @@ func (s *Service) describeTarget(tx store.ReadTx, v *targetHealthView, tg *model
 	if !ok || h.Since.Before(t.Registered) || h.State == "" {
 		return set(model.TargetInitial, model.ReasonRegistrationInProgress, "")
 	}
+	if h.State == model.TargetUnhealthy {
+		// Flows kept for a draining interval show as AWS shows them, until
+		// the interval ends or the target recovers.
+		if drain, reset := tg.UnhealthyDrain(); reset && drain > 0 && v.now.Before(h.Since.Add(drain)) {
+			return set(model.TargetUnhealthyDraining, h.Reason, h.Description)
+		}
+	}
 	return set(h.State, h.Reason, h.Description)
 }
 
@@ -353,7 +360,8 @@ func (s *Service) describeTarget(tx store.ReadTx, v *targetHealthView, tg *model
 // unused/Target.InvalidState for a stopped or terminated instance), and
 // otherwise from what the health checks found (the controllers'
 // TargetHealthSet); a target they have not checked since it was registered
-// is initial/Elb.RegistrationInProgress.
+// is initial/Elb.RegistrationInProgress, and an unhealthy one whose flows
+// are kept for the group's draining interval is unhealthy.draining.
 func (s *Service) DescribeTargetHealth(ctx context.Context, account string, in DescribeTargetHealthInput) ([]TargetHealthReport, error) {
 	var out []TargetHealthReport
 	err := s.view(ctx, false, func(tx store.ReadTx) error {

@@ -274,6 +274,26 @@ func TestDescribeTargetHealth(t *testing.T) {
 		t.Errorf("DescribeTargetHealth() mismatch (-want +got):\n%s", diff)
 	}
 
+	// With termination off and a draining interval, an unhealthy target
+	// is unhealthy.draining until the interval ends.
+	if _, err := e.s.ModifyTargetGroupAttributes(t.Context(), netAcctA, ModifyTargetGroupAttributesInput{TargetGroupARN: tg.ARN, Attributes: []TargetGroupAttribute{
+		{Key: model.AttrUnhealthyConnTerm, Value: "false"}, {Key: model.AttrUnhealthyDraining, Value: "120"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		after time.Duration
+		want  string
+	}{{0, "unhealthy.draining"}, {119 * time.Second, "unhealthy.draining"}, {time.Second, "unhealthy"}} {
+		e.clock.Advance(step.after)
+		got := e.health(t, tg.ARN, TargetDescription{ID: inA.ID, Port: 81})
+		wantD := want[4]
+		wantD.State = step.want
+		if diff := cmp.Diff([]TargetHealthReport{wantD}, got); diff != "" {
+			t.Errorf("%v after the checks failed, draining 120 s: mismatch (-want +got):\n%s", e.clock.Now().Sub(testEpoch.Add(time.Minute)), diff)
+		}
+	}
+
 	// Asked for by id: every registration of an id without a port, the
 	// one with a port, and unknown ones as not registered.
 	got := e.health(t, tg.ARN, TargetDescription{ID: inA.ID}, TargetDescription{ID: inA.ID, Port: 81},

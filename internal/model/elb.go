@@ -39,8 +39,11 @@ const (
 	TargetInitial   = "initial"
 	TargetHealthy   = "healthy"
 	TargetUnhealthy = "unhealthy"
-	TargetUnused    = "unused"
-	TargetDraining  = "draining"
+	// TargetUnhealthyDraining is an unhealthy target whose flows the load
+	// balancer keeps for the group's AttrUnhealthyDraining interval.
+	TargetUnhealthyDraining = "unhealthy.draining"
+	TargetUnused            = "unused"
+	TargetDraining          = "draining"
 
 	ReasonRegistrationInProgress   = "Elb.RegistrationInProgress"
 	ReasonInitialHealthChecking    = "Elb.InitialHealthChecking"
@@ -211,6 +214,24 @@ func (l Listener) TCPIdleTimeout() time.Duration {
 		return DefaultTCPIdleTimeout
 	}
 	return time.Duration(s) * time.Second
+}
+
+// UnhealthyDrain says what becomes of an unhealthy target's flows: with
+// reset, they are reset drain after the checks found it unhealthy (0, AWS's
+// default, for at once); without, never. AWS documents the draining
+// interval as how long it waits before it closes the flows, and
+// termination off with no interval, which is what the attribute meant
+// before the interval existed (and is still its default), leaves them
+// open.
+func (g TargetGroup) UnhealthyDrain() (drain time.Duration, reset bool) {
+	if g.Attributes[AttrUnhealthyConnTerm] != "false" {
+		return 0, true
+	}
+	var secs int
+	if _, err := fmt.Sscan(g.Attributes[AttrUnhealthyDraining], &secs); err != nil || secs <= 0 {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
 }
 
 // TargetHealthSet is what the health checks found for one target group,

@@ -23,3 +23,24 @@ func TestListenerTCPIdleTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetGroupUnhealthyDrain(t *testing.T) {
+	tests := []struct {
+		attrs     map[string]string
+		wantDrain time.Duration
+		wantReset bool
+	}{
+		{nil, 0, true}, // AWS's defaults: reset at once
+		{map[string]string{AttrUnhealthyConnTerm: "true", AttrUnhealthyDraining: "0"}, 0, true},
+		{map[string]string{AttrUnhealthyConnTerm: "false", AttrUnhealthyDraining: "0"}, 0, false},
+		{map[string]string{AttrUnhealthyConnTerm: "false"}, 0, false},
+		{map[string]string{AttrUnhealthyConnTerm: "false", AttrUnhealthyDraining: "300"}, 300 * time.Second, true},
+		{map[string]string{AttrUnhealthyConnTerm: "false", AttrUnhealthyDraining: "x"}, 0, false},
+	}
+	for _, tt := range tests {
+		drain, reset := (TargetGroup{Attributes: tt.attrs}).UnhealthyDrain()
+		if drain != tt.wantDrain || reset != tt.wantReset {
+			t.Errorf("UnhealthyDrain(%v) = %v, %v; want %v, %v", tt.attrs, drain, reset, tt.wantDrain, tt.wantReset)
+		}
+	}
+}
