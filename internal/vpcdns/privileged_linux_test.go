@@ -111,15 +111,17 @@ func dialIn(ns, network string) (net.Conn, error) {
 	return c, err
 }
 
-// lookupIn asks the resolver at vpcAddr from inside ns, with a short
-// timeout.
+// lookupIn asks the resolver at vpcAddr from inside ns. A query to a
+// closed port fails at once (ICMP or RST), so the timeout is only reached
+// by a lost answer, and is generous: a loaded machine can stall the
+// in-process server for a while.
 func lookupIn(ns, network, name string, qtype uint16) (*dns.Msg, error) {
 	conn, err := dialIn(ns, network)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	c := &dns.Client{Timeout: 500 * time.Millisecond}
+	c := &dns.Client{Timeout: 3 * time.Second}
 	reply, _, err := c.ExchangeWithConn(new(dns.Msg).SetQuestion(name, qtype), &dns.Conn{Conn: conn})
 	return reply, err
 }

@@ -1,5 +1,5 @@
 // Package e2e drives a real privlink daemon end to end, the way users do:
-// it builds cmd/privlink, starts `privlink server` on 127.0.0.1 with a
+// it builds cmd/privlink, starts `privlink server` on a loopback address with a
 // temporary data dir, creates accounts with `privlink accounts create`, and
 // talks to the API with aws-sdk-go-v2 (and the AWS CLI when it is installed).
 //

@@ -46,7 +46,7 @@ func TestPrivilegedDurability(t *testing.T) {
 		e2e.WaitNamespaceAddr(t, id, "10.2.1.1/24", settle)
 		name := e2e.NamespaceName(id)
 		before := e2e.NamespaceInode(t, name)
-		e2e.HoldNamespace(t, name)
+		release := e2e.HoldNamespace(t, name)
 
 		e2e.DeleteNamespace(t, name)
 		e2e.WaitNamespace(t, id, true, settle)
@@ -56,6 +56,7 @@ func TestPrivilegedDurability(t *testing.T) {
 		if after := e2e.NamespaceInode(t, name); after == before {
 			t.Errorf("namespace %s has its old inode %d after deletion; want a new namespace", name, before)
 		}
+		release()
 		if got := acct.Vpc(t, id).State; got != "available" {
 			t.Errorf("VPC %s state = %q after its namespace was rebuilt, want available", id, got)
 		}
@@ -68,6 +69,7 @@ func TestPrivilegedDurability(t *testing.T) {
 		e2e.WaitNamespaceAddr(t, id, "10.3.1.1/24", settle)
 		name := e2e.NamespaceName(id)
 		before := e2e.NamespaceInode(t, name)
+		release := e2e.HoldNamespace(t, name) // so that one made again gets another inode
 
 		env.Stop(t)
 		// Shutdown leaves the kernel state in place.
@@ -83,5 +85,6 @@ func TestPrivilegedDurability(t *testing.T) {
 		if after := e2e.NamespaceInode(t, name); after != before {
 			t.Errorf("namespace %s inode %d → %d across a clean restart; want it adopted, not recreated", name, before, after)
 		}
+		release()
 	})
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,7 +162,7 @@ func (p *proc) exited() bool {
 	}
 }
 
-// New starts a privlink daemon for t on a free 127.0.0.1 port with a fresh
+// New starts a privlink daemon for t on a free loopback port with a fresh
 // data dir and zones a, b and c, and waits until /healthz answers 200. When t
 // ends it deletes, through the API, every VPC endpoint of every account it
 // handed out (and waits until they are gone), then every endpoint service,
@@ -191,12 +193,15 @@ func New(t *testing.T, opts ...Option) *Env {
 	return e
 }
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment
+// freeAddr returns a loopback address with a port that was free a moment
 // ago. The daemon must bind it itself (the contract takes --listen ADDR),
-// and a restart reuses it.
+// and every restart binds it again; so that no other test's socket on
+// 127.0.0.1 (packages run at the same time) can take the port in between,
+// the address is a random one of 127.0.0.0/8, all of which is local.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ip := netip.AddrFrom4([4]byte{127, byte(1 + rand.IntN(254)), byte(rand.IntN(256)), byte(1 + rand.IntN(254))})
+	l, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +209,7 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// URL is the daemon's API endpoint, e.g. http://127.0.0.1:41234.
+// URL is the daemon's API endpoint, e.g. http://127.83.4.17:41234.
 func (e *Env) URL() string { return "http://" + e.addr }
 
 // DataDir is the daemon's --data-dir.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,17 +71,22 @@ func NamespaceInode(t testing.TB, name string) uint64 {
 	return ino
 }
 
-// HoldNamespace keeps the named namespace alive until the test ends, even
-// once its name is deleted. A freed namespace's inode number is handed out
-// again, so a test that compares inodes across a deletion must hold the old
-// one for the comparison to mean anything.
-func HoldNamespace(t testing.TB, name string) {
+// HoldNamespace keeps the named namespace alive, even once its name is
+// deleted, until release is called or the test ends. A freed namespace's
+// inode number is handed out again, so a test that compares inodes across
+// a deletion or a restart must hold the old one for the comparison to mean
+// anything. Release it soon after: a held namespace keeps its links, and
+// with them the peers of its veths in other namespaces.
+func HoldNamespace(t testing.TB, name string) (release func()) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(netnsDir, name))
 	if err != nil {
 		t.Fatalf("hold namespace %s: %v", name, err)
 	}
-	t.Cleanup(func() { f.Close() })
+	var once sync.Once
+	release = func() { once.Do(func() { f.Close() }) }
+	t.Cleanup(release)
+	return release
 }
 
 // WaitNamespace waits until the namespace of vpcID exists (present) or is

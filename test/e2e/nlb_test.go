@@ -169,9 +169,14 @@ func TestPrivilegedNLBAcceptance(t *testing.T) {
 	t.Logf("both targets healthy %v after the load balancer was active", time.Since(start).Round(100*time.Millisecond))
 
 	t.Run("resolver answers the name with both nodes", func(t *testing.T) {
-		if r := dnsQuery(t, env, client, "A", name); r.Rcode != "NOERROR" || !sameSet(r.Answers, []string{nodeA, nodeB}) {
-			t.Errorf("dig @10.0.0.2 A %s = %s, want NOERROR with both nodes %s and %s", name, r, nodeA, nodeB)
-		}
+		// The resolver follows the store a controller pass later, and the
+		// two targets may have turned healthy in different passes.
+		testenv.WaitFor(t, settle, "the resolver to answer "+name+" with both nodes", func() error {
+			if r := dnsQuery(t, env, client, "A", name); r.Rcode != "NOERROR" || !sameSet(r.Answers, []string{nodeA, nodeB}) {
+				return fmt.Errorf("dig @10.0.0.2 A %s = %s, want NOERROR with both nodes %s and %s", name, r, nodeA, nodeB)
+			}
+			return nil
+		})
 		// And through resolv.conf, as every client looks it up.
 		if r := getaddr(t, env, client, name); r.Addr != nodeA && r.Addr != nodeB {
 			t.Errorf("gethostbyname(%s) = %+v, want one of the nodes %s and %s", name, r, nodeA, nodeB)
@@ -236,6 +241,16 @@ func TestPrivilegedNLBAcceptance(t *testing.T) {
 		if h.Reason != elbtypes.TargetHealthReasonEnumFailedHealthChecks && h.Reason != elbtypes.TargetHealthReasonEnumTimeout {
 			t.Errorf("%s: unhealthy with reason %q (%q), want Target.FailedHealthChecks (the check's connection is refused)", a, h.Reason, aws.ToString(h.Description))
 		}
+		// The forwarder follows the store a controller pass later: wait
+		// for that, then every new connection must go to B.
+		testenv.WaitFor(t, settle, "new connections to leave "+a.String(), func() error {
+			for _, r := range curlMany(t, env, client, "http://"+name+"/", 10) {
+				if !r.OK || r.Label != "B" {
+					return fmt.Errorf("curl http://%s/: %s", name, r)
+				}
+			}
+			return nil
+		})
 		for _, r := range curlMany(t, env, client, "http://"+name+"/", requests) {
 			if !r.OK || r.Label != "B" {
 				t.Errorf("curl http://%s/ with %s unhealthy: %s; want every new connection on B", name, a, r)
