@@ -67,6 +67,11 @@ func TestPrivilegedCheckTCP(t *testing.T) {
 	c, rep := startChecker(t)
 	chk := tp.check("tcp", "TCP", addr)
 	chk.ProxyProtocol = true
+	// The exact sequence of reports below has no room for a timeout: one
+	// stalled attempt while unhealthy (or two while healthy) would add a
+	// report. Refused and accepted attempts end at once, and the interval
+	// runs from start to start, so a long timeout changes no schedule.
+	chk.Timeout = 2 * time.Second
 	c.Set([]Check{chk})
 
 	waitHealth(t, c, Health{Key: "tcp", State: StateHealthy})
@@ -83,7 +88,7 @@ func TestPrivilegedCheckTCP(t *testing.T) {
 	startServer(t, tp.target, addr.String(), handle)
 	waitHealth(t, c, Health{Key: "tcp", State: StateHealthy})
 
-	testenv.WaitFor(t, time.Second, "reports", func() error {
+	testenv.WaitFor(t, 5*time.Second, "reports", func() error {
 		want := []Health{
 			{Key: "tcp", State: StateHealthy},
 			{Key: "tcp", State: StateUnhealthy, Reason: FailRefused},

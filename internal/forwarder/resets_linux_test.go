@@ -62,9 +62,9 @@ func TestPrivilegedDrainKeepsFlows(t *testing.T) {
 	// The listener going resets it all the same: the data plane fails
 	// closed.
 	mustSet(t, e, Table{})
-	if d := waitReset(t, old, 2*time.Second); d > time.Second {
-		t.Errorf("released flow reset %v after its listener went, want within 1s", d)
-	}
+	// Within the bound, well short of any sweep: the reset comes from the
+	// table change itself.
+	waitReset(t, old, 3*time.Second)
 }
 
 // Unhealthy backends: their flows are reset at UnhealthyResetAt, or never
@@ -95,9 +95,7 @@ func TestPrivilegedUnhealthyResets(t *testing.T) {
 	t.Run("reset at once", func(t *testing.T) {
 		c := flowToT1()
 		mustSet(t, e, table(unhealthy(time.Now()), healthy2))
-		if d := waitReset(t, c, 2*time.Second); d > time.Second {
-			t.Errorf("flow of an unhealthy backend reset after %v, want at once", d)
-		}
+		waitReset(t, c, 3*time.Second) // at once: well short of any sweep
 	})
 	t.Run("never without a deadline", func(t *testing.T) {
 		c := flowToT1()
@@ -109,19 +107,22 @@ func TestPrivilegedUnhealthyResets(t *testing.T) {
 	})
 	t.Run("at the deadline", func(t *testing.T) {
 		c := flowToT1()
-		at := time.Now().Add(500 * time.Millisecond)
+		// Far enough ahead for a Set and a round trip on a loaded
+		// machine.
+		at := time.Now().Add(2 * time.Second)
 		mustSet(t, e, table(unhealthy(at), healthy2))
 		if err := roundTrip(c, "before the deadline"); err != nil {
 			t.Fatalf("flow before the deadline: %v", err)
 		}
-		waitReset(t, c, 3*time.Second)
+		waitReset(t, c, 5*time.Second)
 		if early := time.Until(at); early > 50*time.Millisecond {
 			t.Errorf("flow reset %v before its deadline", early)
 		}
 	})
 	t.Run("healthy again before the deadline", func(t *testing.T) {
 		c := flowToT1()
-		at := time.Now().Add(300 * time.Millisecond)
+		// Far enough ahead for two Sets on a loaded machine.
+		at := time.Now().Add(2 * time.Second)
 		mustSet(t, e, table(unhealthy(at), healthy2))
 		mustSet(t, e, table(tp.backend("t1", target1, Healthy), healthy2))
 		sleepPast(at)
@@ -138,9 +139,7 @@ func TestPrivilegedUnhealthyResets(t *testing.T) {
 		}
 		// A healthy backend again: the listener no longer fails open.
 		mustSet(t, e, table(unhealthy(time.Now().Add(-time.Second)), healthy2))
-		if d := waitReset(t, c, 2*time.Second); d > time.Second {
-			t.Errorf("flow reset %v after the listener stopped failing open, want at once", d)
-		}
+		waitReset(t, c, 3*time.Second) // at once: well short of any sweep
 	})
 }
 
@@ -152,21 +151,25 @@ func TestPrivilegedIdleTimeout(t *testing.T) {
 	ended := make(chan error, 10)
 	startServer(t, tp.target, target1.String(), echoReporting(ended))
 	e := startEngine(t)
-	const timeout = time.Second
+	// Ten times the chatty flow's 300 ms: a stall of its writer on a
+	// loaded machine does not make it idle.
+	const timeout = 3 * time.Second
 	l := tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))
 	l.IdleTimeout = timeout
 	mustSet(t, e, Table{Listeners: []Listener{l}})
 
 	idle := mustDial(t, tp.client, lisAddr.String())
+	// Before the last bytes move: the engine's last activity comes after.
+	idleFrom := time.Now()
 	if err := roundTrip(idle, "then nothing"); err != nil {
 		t.Fatal(err)
 	}
-	idleFrom := time.Now()
 	active := mustDial(t, tp.client, lisAddr.String())
 	chatty := make(chan error, 1)
 	go func() {
-		// A byte every 300 ms for three timeouts.
-		for end := time.Now().Add(3 * timeout); time.Now().Before(end); {
+		// A byte every 300 ms for two timeouts, past the idle flow's
+		// reset.
+		for end := time.Now().Add(2 * timeout); time.Now().Before(end); {
 			if err := roundTrip(active, "."); err != nil {
 				chatty <- err
 				return
@@ -185,7 +188,7 @@ func TestPrivilegedIdleTimeout(t *testing.T) {
 		if !isReset(err) {
 			t.Errorf("backend's side of the idle flow ended with %v, want a reset", err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(5 * time.Second):
 		t.Error("backend's side of the idle flow did not end")
 	}
 	if err := <-chatty; err != nil {
@@ -219,7 +222,7 @@ func TestPrivilegedIdleTimeoutSlowReader(t *testing.T) {
 		fmt.Fprintf(c, "%d %v", n, err)
 	})
 	e := startEngine(t)
-	const timeout = time.Second
+	const timeout = 2 * time.Second // room for the writer to fill the buffers first
 	l := tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))
 	l.IdleTimeout = timeout
 	mustSet(t, e, Table{Listeners: []Listener{l}})
@@ -246,7 +249,7 @@ func TestPrivilegedIdleTimeoutSlowReader(t *testing.T) {
 	if want := fmt.Sprintf("%d <nil>", size); err != nil || string(got) != want {
 		t.Errorf("backend reported %q, %v; want %q", got, err, want)
 	}
-	testenv.WaitFor(t, 2*time.Second, "the flow to end", func() error {
+	testenv.WaitFor(t, 5*time.Second, "the flow to end", func() error {
 		if st := e.Stats(); len(st) != 1 || st[0].ActiveConns != 0 || st[0].Resets != 0 {
 			return fmt.Errorf("Stats() = %+v, want no active flow and no reset", st)
 		}
@@ -300,8 +303,9 @@ func TestPrivilegedIdleTimeoutKeepalive(t *testing.T) {
 		}
 		return c
 	}
-	silent := open(l1, net.KeepAliveConfig{Enable: false})
+	// Before the last bytes move: the engine's last activity comes after.
 	idleFrom := time.Now()
+	silent := open(l1, net.KeepAliveConfig{Enable: false})
 	clientProbes := open(l1, keepAliveEverySecond)
 	backendProbes := open(l2, net.KeepAliveConfig{Enable: false})
 

@@ -134,18 +134,25 @@ func TestPipeResetWhileWriting(t *testing.T) {
 	done := startPipe(f, dst, src)
 
 	// Write until the client's writes stall: every buffer on the way,
-	// the pipe's included, is full, so the pipe waits on dst.
+	// the pipe's included, is full, so the pipe waits on dst. Twice in a
+	// row, a second each: one stall could be the pipe's goroutine not
+	// running for a while, with its pipe back in the free list.
 	chunk := bytes.Repeat([]byte("x"), 256<<10)
+	stalls := 0
 	testenv.WaitFor(t, 30*time.Second, "the client's writes to stall", func() error {
-		client.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		client.SetWriteDeadline(time.Now().Add(time.Second))
 		if _, err := client.Write(chunk); !errors.Is(err, os.ErrDeadlineExceeded) {
+			stalls = 0
 			return errors.New("writes still flow")
+		}
+		if stalls++; stalls < 2 {
+			return errors.New("writes stalled once")
 		}
 		return nil
 	})
 	dst.reset()
 	src.reset()
-	if err := wait(t, done, time.Second); err == nil {
+	if err := wait(t, done, 5*time.Second); err == nil {
 		t.Error("pipe() = nil after a reset, want an error")
 	}
 	if n := len(f.pipes.free); n != 0 {
@@ -180,7 +187,7 @@ func TestPipeIdleHoldsNoPipeAndResets(t *testing.T) {
 	})
 	src.reset()
 	dst.reset()
-	if err := wait(t, done, time.Second); err == nil {
+	if err := wait(t, done, 5*time.Second); err == nil {
 		t.Error("pipe() = nil after a reset, want an error")
 	}
 	f.pipes.close()
