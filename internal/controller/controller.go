@@ -52,6 +52,7 @@ type resolver interface {
 // forwardingEngine carries the load balancers' traffic: forwarder.Engine.
 type forwardingEngine interface {
 	Set(ctx context.Context, t forwarder.Table) error
+	Prune(keep func(namespace string) bool)
 	Stats() []forwarder.ListenerStats
 }
 
@@ -451,6 +452,7 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 	// component does not starve the others; the pass then fails and is
 	// retried with backoff. Only what depends on a step waits for it.
 	var errs []error
+	c.pruneTo(d.cfg)
 	kernelErr := c.dp.Set(ctx, d.cfg)
 	if kernelErr != nil {
 		errs = append(errs, fmt.Errorf("data plane: %w", kernelErr))
@@ -471,7 +473,9 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 	// Then the namespaces of shutting-down instances go.
 	terminatedOK := false
 	if drop := d.terminating(); supervisorOK && len(drop) > 0 {
-		if err := c.dp.Set(ctx, withoutHosts(d.cfg, drop)); err != nil {
+		cfg := withoutHosts(d.cfg, drop)
+		c.pruneTo(cfg)
+		if err := c.dp.Set(ctx, cfg); err != nil {
 			errs = append(errs, fmt.Errorf("data plane: %w", err))
 		} else {
 			terminatedOK = true
@@ -504,6 +508,21 @@ func (c *Controller) pass(ctx context.Context) (err error) {
 	}
 	c.purgeTerminated(ctx)
 	return errors.Join(errs...)
+}
+
+// pruneTo has the forwarder drop the listeners in the namespaces cfg does
+// not host, before a data-plane Set with cfg deletes those namespaces (a
+// deleted endpoint's or load balancer's interfaces): the resets of their
+// flows need the interfaces to reach the clients.
+func (c *Controller) pruneTo(cfg dataplane.Config) {
+	if c.fwd == nil {
+		return
+	}
+	hosts := make(map[string]bool, len(cfg.Hosts))
+	for _, h := range cfg.Hosts {
+		hosts[h.Namespace] = true
+	}
+	c.fwd.Prune(func(ns string) bool { return hosts[ns] })
 }
 
 // configured records what a pass whose data-plane Set succeeded configured.

@@ -18,6 +18,7 @@ import (
 	"github.com/privlink/privlink/internal/controller"
 	"github.com/privlink/privlink/internal/controlplane"
 	"github.com/privlink/privlink/internal/dataplane"
+	"github.com/privlink/privlink/internal/forwarder"
 	"github.com/privlink/privlink/internal/model"
 	"github.com/privlink/privlink/internal/supervisor"
 	"github.com/privlink/privlink/internal/vpcdns"
@@ -96,6 +97,21 @@ func (s *fakeSupervisor) Set(ctx context.Context, ws []supervisor.Workload) erro
 func (s *fakeSupervisor) Forget(ctx context.Context, id string) error {
 	s.log.add("forget %s", id)
 	return nil
+}
+
+// pruningForwarder logs each Prune that drops its namespace ns: the
+// forwarder's listeners there must go before the data plane deletes it.
+type pruningForwarder struct {
+	log *callLog
+	ns  string
+}
+
+func (f pruningForwarder) Set(context.Context, forwarder.Table) error { return nil }
+func (f pruningForwarder) Stats() []forwarder.ListenerStats           { return nil }
+func (f pruningForwarder) Prune(keep func(string) bool) {
+	if !keep(f.ns) {
+		f.log.add("forwarder prune %s", f.ns)
+	}
 }
 
 // fakeResolver keeps the last config it was given.
@@ -267,6 +283,7 @@ func TestInstanceLifecycle(t *testing.T) {
 			c.Supervisor = sup
 			c.Resolver = res
 			c.Purger = st
+			c.Forwarder = pruningForwarder{log, ns}
 		})
 		h.settle(time.Second)
 		run := fmt.Sprintf("supervisor [%s@%s run %q]", inst1, ns, script)
@@ -317,6 +334,7 @@ func TestInstanceLifecycle(t *testing.T) {
 		check("terminate", []string{
 			"dataplane hosts=[" + ns + "]",
 			stop,
+			"forwarder prune " + ns, // before its namespace goes
 			"dataplane hosts=[]",
 			"advance terminated=" + inst1,
 		}, model.InstanceTerminated, false)

@@ -220,6 +220,25 @@ func (e *Engine) Set(ctx context.Context, t Table) error {
 	return errors.Join(errs...)
 }
 
+// Prune removes the listeners in the namespaces keep refuses, resetting
+// their flows, and leaves the others as they are. A reset needs the
+// namespace's interface to reach the peer, so whoever deletes namespaces
+// prunes their listeners first; the next Set would remove them too, but
+// by then the resets would go nowhere and the peers would hang on.
+func (e *Engine) Prune(keep func(namespace string) bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	for key, l := range e.listeners {
+		if r := l.route.Load(); r != nil && !keep(r.lis.Namespace) {
+			e.removeListener(l)
+			delete(e.listeners, key)
+		}
+	}
+}
+
 // setSweep sets the idle sweep's interval for t, and wakes Run if that
 // is sooner than before.
 func (e *Engine) setSweep(t Table) {

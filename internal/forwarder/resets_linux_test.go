@@ -26,6 +26,32 @@ func echoReporting(ended chan<- error) func(net.Conn) {
 	}
 }
 
+// Prune resets the flows of the listeners in the namespaces it drops, at
+// once, so that the resets still reach the clients when the namespace's
+// interface goes right after; listeners it keeps go on.
+func TestPrivilegedPrune(t *testing.T) {
+	tp := newTopo(t)
+	startServer(t, tp.target, target1.String(), echo)
+	e := startEngine(t)
+	mustSet(t, e, Table{Listeners: []Listener{tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))}})
+	c := mustDial(t, tp.client, lisAddr.String())
+	if err := roundTrip(c, "before"); err != nil {
+		t.Fatal(err)
+	}
+	e.Prune(func(string) bool { return true })
+	if err := roundTrip(c, "kept"); err != nil {
+		t.Fatalf("flow after a Prune that keeps its namespace: %v", err)
+	}
+	e.Prune(func(ns string) bool { return ns != tp.eni })
+	// What the data plane does next: the namespace, and its interface
+	// to the client, go.
+	run(t, "ip", "-n", tp.eni, "link", "del", "e0")
+	waitReset(t, c, 3*time.Second)
+	if st := e.Stats(); len(st) != 0 {
+		t.Errorf("Stats() = %+v after the listener's namespace was pruned, want none", st)
+	}
+}
+
 // A drain that keeps its flows: the flow outlives DrainUntil, and the
 // table dropping the backend afterwards (as the controller does once the
 // target is gone), until it ends or its listener goes.

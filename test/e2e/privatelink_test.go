@@ -454,6 +454,11 @@ func hold(t *testing.T, env *e2e.Env, dir string, from vm, target string) heldCo
 	}
 	host, port, _ := strings.Cut(target, ":")
 	h := heldConn{log: filepath.Join(dir, "hold-"+strings.ReplaceAll(target, ":", "-")+".log")}
+	// The script appends: an earlier hold of the same target must not
+	// answer for this one.
+	if err := os.Remove(h.log); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
 	cmd := fmt.Sprintf("%s -u %s %s %s %s </dev/null >/dev/null 2>&1 &", py, script, host, port, h.log)
 	if out, code := env.Exec(t, from.id, "/bin/sh", "-c", cmd); code != 0 {
 		t.Fatalf("start a long-lived connection from %s: exit status %d\n%s", from, code, out)
@@ -645,7 +650,13 @@ func TestPrivilegedPrivateLinkAWSCLI(t *testing.T) {
 			return fmt.Errorf("no series %s", series)
 		})
 
+		held := hold(t, env, dir, cons.client, ip2+":80")
 		cons.acct.DeleteEndpoints(t, ep2ID)
+		returned := time.Now()
+		// As for a rejection: the reset must reach the client before the
+		// endpoint's interface goes, or the client hangs on.
+		at, how := held.closedAt(t, 5*time.Second)
+		t.Logf("the long-lived connection ended (%s) %v after DeleteVpcEndpoints returned", how, at.Sub(returned).Round(time.Millisecond))
 		ep, err := cons.acct.Observer().EC2.DescribeVpcEndpoints(t.Context(), &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{ep2ID}})
 		if err == nil && (len(ep.VpcEndpoints) != 1 || string(ep.VpcEndpoints[0].State) != e2e.EndpointDeleting) {
 			t.Errorf("DescribeVpcEndpoints(%s) right after DeleteVpcEndpoints = %+v; want it deleting (or gone)", ep2ID, ep.VpcEndpoints)
