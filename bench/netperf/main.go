@@ -57,6 +57,7 @@ import (
 
 	"github.com/privlink/privlink/bench/internal/benchd"
 	"github.com/privlink/privlink/bench/internal/cmdline"
+	"github.com/privlink/privlink/bench/internal/nsnet"
 	"github.com/privlink/privlink/bench/internal/report"
 	"github.com/privlink/privlink/bench/internal/tcpload"
 	"github.com/privlink/privlink/internal/dataplane/netns"
@@ -288,42 +289,6 @@ func setupRaw() (_ *pair, err error) {
 	}, nil
 }
 
-// listenIn listens on addr with a socket of namespace ns.
-func listenIn(ns netns.Handle, addr string) (*net.TCPListener, error) {
-	var ln net.Listener
-	err := netns.Do(ns, func() error {
-		var err error
-		ln, err = net.Listen("tcp4", addr)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ln.(*net.TCPListener), nil
-}
-
-// dialIn connects to addr with a socket of namespace ns, retrying for up to
-// 10 s while the path comes up (neighbour resolution, rules).
-func dialIn(ctx context.Context, ns netns.Handle, addr string) (*net.TCPConn, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var c net.Conn
-		err := netns.Do(ns, func() error {
-			var err error
-			d := net.Dialer{Timeout: time.Second}
-			c, err = d.DialContext(ctx, "tcp4", addr)
-			return err
-		})
-		if err == nil {
-			return c.(*net.TCPConn), nil
-		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			return nil, err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 type result struct {
 	tput tputResult
 	rr   rrResult
@@ -337,7 +302,7 @@ type tputResult struct {
 // throughput runs one single-stream test on p.
 func throughput(ctx context.Context, p *pair, dur time.Duration, bufSize int) (tputResult, error) {
 	addr := net.JoinHostPort(p.serverIP, strconv.Itoa(tputPort))
-	ln, err := listenIn(p.server, addr)
+	ln, err := nsnet.Listen(p.server, addr)
 	if err != nil {
 		return tputResult{}, err
 	}
@@ -347,7 +312,7 @@ func throughput(ctx context.Context, p *pair, dur time.Duration, bufSize int) (t
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- acceptOne(ln, deadline, tcpload.Sink) }()
 
-	c, err := dialIn(ctx, p.client, addr)
+	c, err := nsnet.Dial(ctx, p.client, addr)
 	if err != nil {
 		ln.Close()
 		<-srvErr
@@ -387,7 +352,7 @@ type rrResult struct {
 // requestResponse runs one ping-pong test on p.
 func requestResponse(ctx context.Context, p *pair, n int) (rrResult, error) {
 	addr := net.JoinHostPort(p.serverIP, strconv.Itoa(rrPort))
-	ln, err := listenIn(p.server, addr)
+	ln, err := nsnet.Listen(p.server, addr)
 	if err != nil {
 		return rrResult{}, err
 	}
@@ -397,7 +362,7 @@ func requestResponse(ctx context.Context, p *pair, n int) (rrResult, error) {
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- acceptOne(ln, deadline, func(c net.Conn) error { return tcpload.Echo(c, 1) }) }()
 
-	c, err := dialIn(ctx, p.client, addr)
+	c, err := nsnet.Dial(ctx, p.client, addr)
 	if err != nil {
 		ln.Close()
 		<-srvErr

@@ -106,7 +106,7 @@ func createOnce(ctx context.Context, o options, c *consumerVPC, service string, 
 	availableC := make(chan time.Duration, 1)
 	if o.statePoll > 0 {
 		go func() {
-			at, err := waitAvailable(pollCtx, c.acct, []string{ep.id}, o.statePoll, o.createTimeout)
+			at, err := c.acct.WaitEndpointsAvailable(pollCtx, []string{ep.id}, o.statePoll, o.createTimeout)
 			if err != nil {
 				availableC <- -1
 				return

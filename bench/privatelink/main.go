@@ -299,7 +299,7 @@ func trafficEndpoint(ctx context.Context, c *consumerVPC, service string) (endpo
 	if err != nil {
 		return endpoint{}, err
 	}
-	if _, err := waitAvailable(ctx, c.acct, []string{ep.id}, 20*time.Millisecond, time.Minute); err != nil {
+	if _, err := c.acct.WaitEndpointsAvailable(ctx, []string{ep.id}, 20*time.Millisecond, time.Minute); err != nil {
 		return endpoint{}, err
 	}
 	if err := benchd.WaitNamespaces(ctx, []string{benchd.NamespacePrefix + ep.eniID}, true, time.Minute); err != nil {

@@ -223,7 +223,7 @@ func scaleTest(ctx context.Context, o options, d *benchd.Daemon, p *provider) (*
 				}
 			}
 		}
-		at, err := waitAvailable(ctx, a, ids, 100*time.Millisecond, o.scaleTimeout)
+		at, err := a.WaitEndpointsAvailable(ctx, ids, 100*time.Millisecond, o.scaleTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("%w\ndaemon log:\n%s", err, d.LogTail(20))
 		}

@@ -75,7 +75,7 @@ func setupProvider(ctx context.Context, d *benchd.Daemon, exe string, serverCPU,
 	if err != nil {
 		return nil, err
 	}
-	ids, err := runInstances(ctx, d.Account, p.subnet, group, serverIP, clientIP)
+	ids, err := d.RunInstances(ctx, p.subnet, group, serverIP, clientIP)
 	if err != nil {
 		return nil, err
 	}
@@ -126,36 +126,10 @@ func setupConsumerVPC(ctx context.Context, a *benchd.Account, name, clientAddr s
 	return c, nil
 }
 
-// runInstances launches one instance at each address and waits until all
-// run.
-func runInstances(ctx context.Context, a *benchd.Account, subnet, group string, ips ...string) ([]string, error) {
-	var ids []string
-	for _, ip := range ips {
-		inst, err := a.RunInstance(ctx, benchd.Instance{SubnetID: subnet, GroupID: group, IP: ip})
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, aws.ToString(inst.InstanceId))
-	}
-	for _, id := range ids {
-		if _, err := a.WaitState(ctx, id, ec2types.InstanceStateNameRunning, 20*time.Millisecond, 2*time.Minute); err != nil {
-			return nil, err
-		}
-	}
-	return ids, nil
-}
-
 // endpointInput is the CreateVpcEndpoint request for an interface endpoint
 // of the service in c's subnet at ip, with c's group, without private DNS.
 func endpointInput(c *consumerVPC, service string, ip netip.Addr) *ec2.CreateVpcEndpointInput {
-	return &ec2.CreateVpcEndpointInput{
-		VpcId:                aws.String(c.vpc),
-		VpcEndpointType:      ec2types.VpcEndpointTypeInterface,
-		ServiceName:          aws.String(service),
-		SubnetConfigurations: []ec2types.SubnetConfiguration{{SubnetId: aws.String(c.subnet), Ipv4: aws.String(ip.String())}},
-		SecurityGroupIds:     []string{c.group},
-		PrivateDnsEnabled:    aws.Bool(false),
-	}
+	return benchd.InterfaceEndpointInput(benchd.InterfaceEndpoint{VpcID: c.vpc, SubnetID: c.subnet, GroupID: c.group, ServiceName: service, IP: ip})
 }
 
 // created turns a created endpoint into its id and its network interface.
@@ -164,41 +138,4 @@ func created(e ec2types.VpcEndpoint, ip netip.Addr) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("endpoint %s has %d network interfaces, want 1", aws.ToString(e.VpcEndpointId), len(e.NetworkInterfaceIds))
 	}
 	return endpoint{id: aws.ToString(e.VpcEndpointId), eniID: e.NetworkInterfaceIds[0], ip: ip}, nil
-}
-
-// waitAvailable polls the endpoints' states every interval until all are
-// available, for at most timeout; it fails at once on a failed or rejected
-// one. It returns when it saw the last one available.
-func waitAvailable(ctx context.Context, a *benchd.Account, ids []string, interval, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	left := ids
-	for {
-		states, err := a.EndpointStates(ctx, left)
-		if err != nil {
-			return time.Time{}, err
-		}
-		var still []string
-		for _, id := range left {
-			st := states[id]
-			switch {
-			case benchd.IsState(st, ec2types.StateAvailable):
-			case benchd.IsState(st, ec2types.StateFailed), benchd.IsState(st, ec2types.StateRejected):
-				return time.Time{}, fmt.Errorf("endpoint %s is %s", id, st)
-			default:
-				still = append(still, id)
-			}
-		}
-		if len(still) == 0 {
-			return time.Now(), nil
-		}
-		left = still
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%d of %d endpoints not available after %v (e.g. %s: %q)", len(left), len(ids), timeout, left[0], states[left[0]])
-		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		case <-time.After(interval):
-		}
-	}
 }

@@ -134,6 +134,26 @@ func (a *Account) Launched(out *ec2.RunInstancesOutput, err error) (types.Instan
 	return inst, nil
 }
 
+// RunInstances launches, in the subnet and group, one instance at each
+// address, registers their termination and waits until all run. It returns
+// their ids, in the order of ips.
+func (a *Account) RunInstances(ctx context.Context, subnet, group string, ips ...string) ([]string, error) {
+	var ids []string
+	for _, ip := range ips {
+		inst, err := a.RunInstance(ctx, Instance{SubnetID: subnet, GroupID: group, IP: ip})
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, aws.ToString(inst.InstanceId))
+	}
+	for _, id := range ids {
+		if _, err := a.WaitState(ctx, id, types.InstanceStateNameRunning, 20*time.Millisecond, 2*time.Minute); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
 // Terminate terminates an instance and waits until DescribeInstances says
 // terminated and its namespace is gone.
 func (a *Account) Terminate(ctx context.Context, id string, timeout time.Duration) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -76,6 +77,27 @@ func (a *Account) AllowPrincipals(ctx context.Context, serviceID string, princip
 		return fmt.Errorf("ModifyVpcEndpointServicePermissions %s: %w", serviceID, err)
 	}
 	return nil
+}
+
+// InterfaceEndpoint says what InterfaceEndpointInput asks for: an
+// interface endpoint of a service with one network interface, at IP in the
+// subnet, behind one group, without private DNS.
+type InterfaceEndpoint struct {
+	VpcID, SubnetID, GroupID string
+	ServiceName              string
+	IP                       netip.Addr
+}
+
+// InterfaceEndpointInput is the CreateVpcEndpoint request for e.
+func InterfaceEndpointInput(e InterfaceEndpoint) *ec2.CreateVpcEndpointInput {
+	return &ec2.CreateVpcEndpointInput{
+		VpcId:                aws.String(e.VpcID),
+		VpcEndpointType:      types.VpcEndpointTypeInterface,
+		ServiceName:          aws.String(e.ServiceName),
+		SubnetConfigurations: []types.SubnetConfiguration{{SubnetId: aws.String(e.SubnetID), Ipv4: aws.String(e.IP.String())}},
+		SecurityGroupIds:     []string{e.GroupID},
+		PrivateDnsEnabled:    aws.Bool(false),
+	}
 }
 
 // CreateVpcEndpoint creates an interface endpoint and registers its
@@ -191,6 +213,43 @@ func (a *Account) EndpointStates(ctx context.Context, ids []string) (map[string]
 		}
 	}
 	return states, nil
+}
+
+// WaitEndpointsAvailable polls the endpoints' states every interval until
+// all are available, for at most timeout; it fails at once on a failed or
+// rejected one. It returns when it saw the last one available.
+func (a *Account) WaitEndpointsAvailable(ctx context.Context, ids []string, interval, timeout time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	left := ids
+	for {
+		states, err := a.EndpointStates(ctx, left)
+		if err != nil {
+			return time.Time{}, err
+		}
+		var still []string
+		for _, id := range left {
+			st := states[id]
+			switch {
+			case IsState(st, types.StateAvailable):
+			case IsState(st, types.StateFailed), IsState(st, types.StateRejected):
+				return time.Time{}, fmt.Errorf("endpoint %s is %s", id, st)
+			default:
+				still = append(still, id)
+			}
+		}
+		if len(still) == 0 {
+			return time.Now(), nil
+		}
+		left = still
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("%d of %d endpoints not available after %v (e.g. %s: %q)", len(left), len(ids), timeout, left[0], states[left[0]])
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
 }
 
 // IsState reports whether an endpoint's state is want. EC2 sends lower
