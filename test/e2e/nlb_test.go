@@ -279,9 +279,14 @@ func TestPrivilegedNLBAcceptance(t *testing.T) {
 		srv.stopHealth(t, a)
 		srv.stopHealth(t, b)
 		acct.WaitTargetStates(t, tgARN, states(elbtypes.TargetHealthStateEnumUnhealthy, a.id, b.id), 2*hcLimit)
-		if r := dnsQuery(t, env, client, "A", name); r.Rcode != "NOERROR" || !sameSet(r.Answers, []string{nodeA, nodeB}) {
-			t.Errorf("dig @10.0.0.2 A %s with no healthy target = %s, want NOERROR with both nodes %s and %s", name, r, nodeA, nodeB)
-		}
+		// The resolver follows the store a controller pass later, after
+		// the forwarder: once it answers both nodes, the nodes fail open.
+		testenv.WaitFor(t, settle, "the resolver to answer both nodes with no healthy target", func() error {
+			if r := dnsQuery(t, env, client, "A", name); r.Rcode != "NOERROR" || !sameSet(r.Answers, []string{nodeA, nodeB}) {
+				return fmt.Errorf("dig @10.0.0.2 A %s with no healthy target = %s, want NOERROR with both nodes %s and %s", name, r, nodeA, nodeB)
+			}
+			return nil
+		})
 		rs := curlMany(t, env, client, "http://"+name+"/", requests)
 		got := spread(t, rs, nodeIPs, nil)
 		if got["A"] == 0 || got["B"] == 0 {
