@@ -251,11 +251,14 @@ func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, 
 			Source:    nodeIP,
 			Addr:      netip.AddrPortFrom(ip, uint16(t.Port)),
 			State:     forwarder.Unhealthy,
+			// Also when the target leaves without a drain, or the
+			// listener moves to another group: an NLB's flows stay on
+			// their target.
+			KeepFlowsAfterDrain: g.Attributes[model.AttrConnTermOnDeregistration] != "true",
 		}
 		switch {
 		case t.Draining(ix.now):
 			b.State, b.DrainUntil = forwarder.Draining, t.DrainUntil
-			b.KeepFlowsAfterDrain = g.Attributes[model.AttrConnTermOnDeregistration] != "true"
 		case ix.healthy(g, t):
 			b.State = forwarder.Healthy
 		default:

@@ -279,6 +279,8 @@ func TestBuildELBFlowEnds(t *testing.T) {
 		KeepAfterDrain   bool
 		UnhealthyResetAt time.Time
 	}
+	// KeepAfterDrain is the group's: the flows of a target that leaves
+	// the table (drained or not) stay unless termination is on.
 	tests := []struct {
 		name  string
 		attrs map[string]string // the group's, over elbSnapshot's
@@ -293,15 +295,15 @@ func TestBuildELBFlowEnds(t *testing.T) {
 				model.AttrConnTermOnDeregistration: "false", model.AttrUnhealthyConnTerm: "true", model.AttrUnhealthyDraining: "0",
 			},
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepAfterDrain: true},
 			},
 		},
 		{
 			name: "attributes missing, as in a store from before them: AWS's defaults",
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepAfterDrain: true},
 			},
 		},
 		{
@@ -309,24 +311,24 @@ func TestBuildELBFlowEnds(t *testing.T) {
 			attrs:   map[string]string{model.AttrUnhealthyConnTerm: "true"},
 			initial: true,
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, KeepAfterDrain: true},
 			},
 		},
 		{
 			name:  "unhealthy termination off: drained for the interval",
 			attrs: map[string]string{model.AttrUnhealthyConnTerm: "false", model.AttrUnhealthyDraining: "300"},
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince.Add(300 * time.Second)},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince.Add(300 * time.Second), KeepAfterDrain: true},
 			},
 		},
 		{
 			name:  "unhealthy termination off without an interval: kept",
 			attrs: map[string]string{model.AttrUnhealthyConnTerm: "false", model.AttrUnhealthyDraining: "0"},
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, KeepAfterDrain: true},
 			},
 		},
 		{
@@ -335,7 +337,7 @@ func TestBuildELBFlowEnds(t *testing.T) {
 			drain: true,
 			want: map[string]ends{
 				"10.0.1.20:8080": {State: forwarder.Draining, DrainUntil: now.Add(time.Second), KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepAfterDrain: true},
 			},
 		},
 		{

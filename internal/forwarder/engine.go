@@ -291,7 +291,7 @@ func (e *Engine) apply(ctx context.Context, l *listener, lc *Listener, factory f
 	}
 	for key, b := range l.backends {
 		if keep[key] != b {
-			e.removeBackend(l, b, now)
+			e.removeBackend(l, b)
 		}
 	}
 	l.backends = keep
@@ -357,10 +357,10 @@ func (e *Engine) removeListener(l *listener) {
 	}
 }
 
-// removeBackend takes b out of l at now: it resets b's flows, or keeps
-// them among l's released ones if they outlive b's drain; b takes no more.
-func (e *Engine) removeBackend(l *listener, b *backend, now time.Time) {
-	n, released := b.remove(now)
+// removeBackend takes b out of l: it resets b's flows, or keeps them among
+// l's released ones if they outlive its removal; b takes no more.
+func (e *Engine) removeBackend(l *listener, b *backend) {
+	n, released := b.remove()
 	if n > 0 {
 		e.log.Info("backend removed: flows reset", "listener", l.key, "backend", b.key, "flows", n)
 	}

@@ -36,11 +36,10 @@ type backend struct {
 	resetAt   time.Time
 	resetGen  uint64 // invalidates a timer that fires after a change
 	timer     *time.Timer
-	// keepFlows: the backend drains and its flows outlive the drain,
-	// which ends at drainEnd; removed at or after drainEnd, the backend
-	// releases its flows rather than reset them.
+	// keepFlows: the backend's flows outlive its drain and its removal
+	// (Backend.KeepFlowsAfterDrain); removed, it releases them rather
+	// than reset them.
 	keepFlows bool
-	drainEnd  time.Time
 }
 
 // register adds f to b's flows, unless b no longer takes flows.
@@ -104,8 +103,7 @@ func (c *Backend) resetTime(failOpen bool) (time.Time, bool) {
 func (b *backend) apply(c Backend, failOpen bool, now time.Time) int {
 	at, reset := c.resetTime(failOpen)
 	b.mu.Lock()
-	b.keepFlows = c.State == Draining && c.KeepFlowsAfterDrain
-	b.drainEnd = c.DrainUntil
+	b.keepFlows = c.KeepFlowsAfterDrain
 	if !reset {
 		if b.resetting {
 			b.stopReset()
@@ -156,15 +154,15 @@ func (b *backend) expire(gen uint64) {
 	abortAll(fs)
 }
 
-// remove takes b out of its listener at now: it resets b's flows and
-// returns how many, or, when b drained with flows that outlive the drain
-// and the drain is over, leaves them be and reports whether any are left
-// (the listener keeps such a backend among its released ones).
-func (b *backend) remove(now time.Time) (reset int, released bool) {
+// remove takes b out of its listener: it resets b's flows and returns how
+// many, or, when b's flows outlive its removal, leaves them be and reports
+// whether any are left (the listener keeps such a backend among its
+// released ones).
+func (b *backend) remove() (reset int, released bool) {
 	b.mu.Lock()
 	b.removed = true
 	b.stopReset()
-	if b.keepFlows && !now.Before(b.drainEnd) {
+	if b.keepFlows {
 		released = len(b.flows) > 0
 		b.mu.Unlock()
 		return 0, released

@@ -77,8 +77,18 @@ func TestBackendResets(t *testing.T) {
 			want:  []string{"keep, takes", "keep, takes", "release"},
 		},
 		{
-			name:  "removed before the end of a drain that keeps its flows: reset",
+			name:  "removed before the end of a drain that keeps its flows: released",
 			steps: []bstep{apply(bcfg{state: Draining, drain: time.Minute, keep: true}), removal},
+			want:  []string{"keep, takes", "release"},
+		},
+		{
+			name:  "healthy, keeping its flows (the listener now forwards elsewhere): released when removed",
+			steps: []bstep{apply(bcfg{state: Healthy, keep: true}), removal},
+			want:  []string{"keep, takes", "release"},
+		},
+		{
+			name:  "a drain that resets at its end, removed before: reset",
+			steps: []bstep{apply(bcfg{state: Draining, drain: time.Minute}), removal},
 			want:  []string{"keep, takes", "reset"},
 		},
 		{
@@ -145,7 +155,7 @@ func TestBackendResets(t *testing.T) {
 					what := "keep"
 					switch {
 					case s.remove:
-						if n, released := b.remove(time.Now()); released {
+						if n, released := b.remove(); released {
 							what = "release"
 						} else if n > 0 {
 							what = "reset"

@@ -73,11 +73,13 @@ type Backend struct {
 	// DrainUntil is when a Draining backend's drain ends: its flows are
 	// then reset, unless KeepFlowsAfterDrain.
 	DrainUntil time.Time
-	// KeepFlowsAfterDrain leaves a Draining backend's flows alone when
-	// its drain ends: they go on until they end on their own (or reach
-	// the listener's IdleTimeout), even once a later table drops the
-	// backend, as long as that comes at or after DrainUntil. Removing the
-	// listener still resets them.
+	// KeepFlowsAfterDrain leaves the backend's flows alone when its
+	// drain ends and when a later table drops the backend (its
+	// deregistration is over, or the listener now forwards to another
+	// target group): they go on until they end on their own or reach the
+	// listener's IdleTimeout, as an NLB's do. Without it, the flows of a
+	// dropped backend are reset. Removing the listener resets them all
+	// the same.
 	KeepFlowsAfterDrain bool
 	// UnhealthyResetAt is when an Unhealthy backend's flows are reset: at
 	// once if it is past, never if it is zero. While the listener fails
