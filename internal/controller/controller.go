@@ -199,6 +199,9 @@ type Controller struct {
 	// the Run goroutine touches them.
 	plMetrics  *privateLinkMetrics
 	lastHosted map[string]bool
+	// lastNLBListeners are the load balancer listeners of the last
+	// forwarder table (elbDesired.nlbListeners); only Run touches them.
+	lastNLBListeners map[string]string
 
 	passes   *metrics.Counter
 	failures *metrics.Counter
@@ -598,6 +601,8 @@ func (c *Controller) loadBalancers(ctx context.Context, snap controlplane.Networ
 		c.checker.Set(e.checks)
 	}
 	if c.fwd != nil {
+		e.table.Retire = e.retired(c.lastNLBListeners)
+		c.lastNLBListeners = e.nlbListeners
 		err := c.fwd.Set(ctx, e.table)
 		c.plMetrics.sync(c.fwd.Stats(), e.endpointLabels, e.endpointsCount)
 		if err != nil {

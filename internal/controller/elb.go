@@ -42,6 +42,28 @@ type elbDesired struct {
 	// every service.
 	endpointLabels map[string]endpointLabels
 	endpointsCount map[serviceLB]int
+	// nlbListeners are the table's load balancer listeners (not the
+	// endpoints'), by key, with their node's ENI id; liveNodes the ENIs
+	// of the nodes of every load balancer in the snapshot.
+	nlbListeners map[string]string
+	liveNodes    map[string]bool
+}
+
+// retired returns the load balancer listeners of the last table (last,
+// as d.nlbListeners) that d's table drops while their node stays: those
+// deleted from a load balancer that still exists. Their flows go on, as
+// AWS keeps a deleted NLB listener's connections; every other listener
+// that goes (its load balancer deleted, an endpoint rejected or deleted)
+// is reset, so the data plane fails closed.
+func (d elbDesired) retired(last map[string]string) []string {
+	var out []string
+	for key, eni := range last {
+		if _, ok := d.nlbListeners[key]; !ok && d.liveNodes[eni] {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkTarget names the target a health check is about.
@@ -80,12 +102,14 @@ func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSna
 	}
 
 	d := elbDesired{checkTargets: map[string]checkTarget{}, names: map[string]*vpcNames{},
-		endpointLabels: map[string]endpointLabels{}, endpointsCount: map[serviceLB]int{}}
+		endpointLabels: map[string]endpointLabels{}, endpointsCount: map[serviceLB]int{},
+		nlbListeners: map[string]string{}, liveNodes: map[string]bool{}}
 	checked := map[string]bool{} // check keys already added
 	for _, lb := range sortedBy(snap.LoadBalancers, func(lb model.LoadBalancer) string { return lb.ARN }) {
 		allHosted := len(lb.Nodes) > 0
 		for _, n := range lb.Nodes {
 			allHosted = allHosted && hosted(n.ENIID)
+			d.liveNodes[n.ENIID] = true
 		}
 		if lb.State == model.LBProvisioning && allHosted {
 			d.provisioning = append(d.provisioning, lb.ARN)
@@ -102,6 +126,7 @@ func buildELB(prefix, region string, now time.Time, snap controlplane.NetworkSna
 					continue
 				}
 				d.table.Listeners = append(d.table.Listeners, fl)
+				d.nlbListeners[fl.Key] = n.ENIID
 				for _, b := range fl.Backends {
 					if b.State == forwarder.Healthy {
 						healthyZones[n.AvailabilityZone] = true

@@ -411,3 +411,34 @@ func TestBuildELBIdleTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestRetiredListeners(t *testing.T) {
+	d := elbDesired{
+		nlbListeners: map[string]string{"lsn-kept@eni-a": "eni-a"},
+		liveNodes:    map[string]bool{"eni-a": true, "eni-b": true},
+	}
+	tests := []struct {
+		name string
+		last map[string]string
+		want []string
+	}{
+		{"first pass", nil, nil},
+		{"nothing dropped", map[string]string{"lsn-kept@eni-a": "eni-a"}, nil},
+		{
+			name: "a listener deleted from a live load balancer: retired",
+			last: map[string]string{"lsn-kept@eni-a": "eni-a", "lsn-gone@eni-a": "eni-a", "lsn-gone@eni-b": "eni-b"},
+			want: []string{"lsn-gone@eni-a", "lsn-gone@eni-b"},
+		},
+		{
+			name: "its load balancer deleted: reset, not retired",
+			last: map[string]string{"lsn-old@eni-z": "eni-z"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, d.retired(tt.last)); diff != "" {
+				t.Errorf("retired() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

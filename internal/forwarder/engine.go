@@ -132,6 +132,10 @@ type listener struct {
 	backends map[string]*backend
 	released map[*backend]struct{}
 	sock     *boundSocket
+	// retired: a table retired the listener (Table.Retire). It has no
+	// socket and no backends, only released ones, and goes once their
+	// flows have ended; Set, Stats and the metrics pass it by.
+	retired bool
 }
 
 // boundSocket is a listener's listening socket and where it is bound.
@@ -201,6 +205,11 @@ func (e *Engine) Set(ctx context.Context, t Table) error {
 		}
 		seen[lc.Key] = true
 		l := e.listeners[lc.Key]
+		if l != nil && l.retired {
+			// The key is back: a new listener, not the retired one.
+			e.removeListener(l)
+			l = nil
+		}
 		if l == nil {
 			l = &listener{key: lc.Key, backends: make(map[string]*backend), released: make(map[*backend]struct{})}
 			e.listeners[lc.Key] = l
@@ -209,14 +218,25 @@ func (e *Engine) Set(ctx context.Context, t Table) error {
 			errs = append(errs, fmt.Errorf("listener %s: %w", lc.Key, err))
 		}
 	}
+	retire := make(map[string]bool, len(t.Retire))
+	for _, key := range t.Retire {
+		retire[key] = true
+	}
 	for key, l := range e.listeners {
-		if !seen[key] {
+		switch {
+		case seen[key]:
+		case l.retired:
+			e.dropIfEnded(l)
+		case retire[key]:
+			e.retire(l)
+			e.dropIfEnded(l)
+		default:
 			e.removeListener(l)
 			delete(e.listeners, key)
 		}
 	}
 	e.socks.retain(func(name string) bool { _, ok := factories[name]; return ok })
-	e.setSweep(t)
+	e.setSweep()
 	return errors.Join(errs...)
 }
 
@@ -239,13 +259,17 @@ func (e *Engine) Prune(keep func(namespace string) bool) {
 	}
 }
 
-// setSweep sets the idle sweep's interval for t, and wakes Run if that
-// is sooner than before.
-func (e *Engine) setSweep(t Table) {
+// setSweep sets the idle sweep's interval for the listeners (retired ones
+// included), and wakes Run if that is sooner than before. e.mu is held.
+func (e *Engine) setSweep() {
 	var shortest time.Duration
-	for _, l := range t.Listeners {
-		if l.IdleTimeout > 0 && (shortest == 0 || l.IdleTimeout < shortest) {
-			shortest = l.IdleTimeout
+	for _, l := range e.listeners {
+		r := l.route.Load()
+		if r == nil {
+			continue
+		}
+		if d := r.lis.IdleTimeout; d > 0 && (shortest == 0 || d < shortest) {
+			shortest = d
 		}
 	}
 	d := int64(sweepInterval(shortest))
@@ -335,6 +359,38 @@ func (e *Engine) closeSocket(l *listener) {
 		l.sock.ln.Close()
 		l.sock = nil
 	}
+}
+
+// retire closes l's socket and keeps its flows, whatever their backends'
+// settings, until they end: l takes no new flow. Its backends become
+// released ones, which the idle sweep and Prune still reach.
+func (e *Engine) retire(l *listener) {
+	e.closeSocket(l)
+	for _, b := range l.backends {
+		b.release()
+		l.released[b] = struct{}{}
+		e.forgetBackend(l, b)
+	}
+	l.backends = map[string]*backend{}
+	l.retired = true
+	if e.exp != nil {
+		e.exp.sync(l.key, "", &l.unassigned)
+		e.exp.forget(l.key, "")
+	}
+	e.log.Info("listener retired: its flows go on", "listener", l.key)
+}
+
+// dropIfEnded forgets a retired listener once its flows have ended, and
+// reports whether it did.
+func (e *Engine) dropIfEnded(l *listener) bool {
+	for b := range l.released {
+		if !b.empty() {
+			return false
+		}
+		delete(l.released, b)
+	}
+	delete(e.listeners, l.key)
+	return true
 }
 
 // removeListener closes l's socket and resets its flows, those that
@@ -479,6 +535,11 @@ func (e *Engine) sweepIdle(now int64) {
 			e.log.Debug("idle timeout: flows reset", "listener", l.key, "idle_timeout", timeout, "flows", n)
 		}
 	}
+	for _, l := range e.listeners {
+		if l.retired {
+			e.dropIfEnded(l)
+		}
+	}
 }
 
 func (e *Engine) shutdown() {
@@ -519,6 +580,9 @@ func (e *Engine) Stats() []ListenerStats {
 	defer e.mu.Unlock()
 	out := make([]ListenerStats, 0, len(e.listeners))
 	for _, l := range e.listeners {
+		if l.retired {
+			continue
+		}
 		s := ListenerStats{
 			Key:         l.key,
 			NewConns:    l.ctr.newConns.Load(),
@@ -548,6 +612,9 @@ func (e *Engine) export() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, l := range e.listeners {
+		if l.retired {
+			continue
+		}
 		e.exp.sync(l.key, "", &l.unassigned)
 		for _, b := range l.backends {
 			e.exp.sync(l.key, b.key, &b.ctr)

@@ -172,6 +172,15 @@ func (b *backend) remove() (reset int, released bool) {
 	return abortAll(fs), false
 }
 
+// release takes b out of its listener and leaves its flows to end on
+// their own: no reset is due any more, and b takes no new flow.
+func (b *backend) release() {
+	b.mu.Lock()
+	b.removed = true
+	b.stopReset()
+	b.mu.Unlock()
+}
+
 // resetAll resets b's flows for good, released ones included, and
 // returns how many.
 func (b *backend) resetAll() int {

@@ -52,6 +52,63 @@ func TestPrivilegedPrune(t *testing.T) {
 	}
 }
 
+// A retired listener (an NLB listener deleted) takes no new connection,
+// and its flows go on until they end, idle out, or Prune drops its
+// namespace; the engine forgets it once they have ended.
+func TestPrivilegedRetire(t *testing.T) {
+	tp := newTopo(t)
+	startServer(t, tp.target, target1.String(), echo)
+	e := startEngine(t)
+	// Two listeners retired together: l without an idle timeout, li with
+	// a short one.
+	idleAddr := netip.AddrPortFrom(lisAddr.Addr(), 8081)
+	l := tp.listener("l", lisAddr, tp.backend("t1", target1, Healthy))
+	li := tp.listener("li", idleAddr, tp.backend("t1", target1, Healthy))
+	li.IdleTimeout = 3 * time.Second
+	mustSet(t, e, Table{Listeners: []Listener{l, li}})
+	ended, pruned := mustDial(t, tp.client, lisAddr.String()), mustDial(t, tp.client, lisAddr.String())
+	idle := mustDial(t, tp.client, idleAddr.String())
+	idleFrom := time.Now()
+	for _, c := range []net.Conn{ended, pruned, idle} {
+		if err := roundTrip(c, "before"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	mustSet(t, e, Table{Retire: []string{"l", "li"}})
+	if err := oneShot(tp.client, lisAddr.String(), "new"); err == nil {
+		t.Error("a new connection to a retired listener got through, want it refused")
+	}
+	for _, c := range []net.Conn{ended, pruned} {
+		if err := roundTrip(c, "after"); err != nil {
+			t.Fatalf("flow of a retired listener: %v", err)
+		}
+	}
+	if st := e.Stats(); len(st) != 0 {
+		t.Errorf("Stats() = %+v with only retired listeners, want none", st)
+	}
+	// The idle one idles out, though no table has its listener any more.
+	waitReset(t, idle, 5*li.IdleTimeout)
+	if d := time.Since(idleFrom); d < li.IdleTimeout {
+		t.Errorf("idle flow of a retired listener reset after %v, before its timeout %v", d, li.IdleTimeout)
+	}
+	// Tables that do not name l again leave it be.
+	mustSet(t, e, Table{})
+	if err := roundTrip(pruned, "a later table"); err != nil {
+		t.Fatalf("flow of a retired listener after a later table: %v", err)
+	}
+	ended.Close()
+	e.Prune(func(ns string) bool { return ns != tp.eni })
+	waitReset(t, pruned, 3*time.Second)
+	mustSet(t, e, Table{})
+	e.mu.Lock()
+	n := len(e.listeners)
+	e.mu.Unlock()
+	if n != 0 {
+		t.Errorf("engine holds %d listeners once the retired ones' flows ended, want 0", n)
+	}
+}
+
 // A drain that keeps its flows: the flow outlives DrainUntil, and the
 // table dropping the backend afterwards (as the controller does once the
 // target is gone), until it ends or its listener goes.

@@ -10,6 +10,13 @@ import (
 // not change it afterwards.
 type Table struct {
 	Listeners []Listener
+	// Retire names listeners of an earlier table that this one drops but
+	// whose flows go on, as an NLB's do when its listener is deleted: the
+	// listener takes no new connection (its socket closes) and its flows
+	// end on their own, at its IdleTimeout at the latest, or when Prune
+	// drops its namespace. Every other listener a table drops is removed
+	// and its flows reset.
+	Retire []string
 }
 
 // Listener is a listening socket at Addr inside the network namespace
