@@ -64,19 +64,8 @@ func serveName(t *testing.T, ns, addr, name string) string {
 // whoIs connects from the namespace ns to addr within timeout and returns
 // what the server there says its name is.
 func whoIs(ns, addr string, timeout time.Duration) (string, error) {
-	var c net.Conn
-	err := netns.DoNamed(ns, func() error {
-		var err error
-		c, err = (&net.Dialer{Timeout: timeout}).Dial("tcp4", addr)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	b, err := io.ReadAll(c)
-	return string(b), err
+	name, _, err := whoIsRetrans(ns, addr, timeout)
+	return name, err
 }
 
 // whoIsRetrans is whoIs, and also returns how many segments (SYNs
