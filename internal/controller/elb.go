@@ -279,7 +279,7 @@ func (ix lbIndex) forward(prefix string, lb model.LoadBalancer, n model.LBNode, 
 			// Also when the target leaves without a drain, or the
 			// listener moves to another group: an NLB's flows stay on
 			// their target.
-			KeepFlowsAfterDrain: g.Attributes[model.AttrConnTermOnDeregistration] != "true",
+			KeepFlows: g.Attributes[model.AttrConnTermOnDeregistration] != "true",
 		}
 		switch {
 		case t.Draining(ix.now):

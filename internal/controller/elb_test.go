@@ -276,10 +276,10 @@ func TestBuildELBFlowEnds(t *testing.T) {
 	type ends struct {
 		State            forwarder.BackendState
 		DrainUntil       time.Time
-		KeepAfterDrain   bool
+		KeepFlows        bool
 		UnhealthyResetAt time.Time
 	}
-	// KeepAfterDrain is the group's: the flows of a target that leaves
+	// KeepFlows is the group's: the flows of a target that leaves
 	// the table (drained or not) stay unless termination is on.
 	tests := []struct {
 		name  string
@@ -295,15 +295,15 @@ func TestBuildELBFlowEnds(t *testing.T) {
 				model.AttrConnTermOnDeregistration: "false", model.AttrUnhealthyConnTerm: "true", model.AttrUnhealthyDraining: "0",
 			},
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepAfterDrain: true},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepFlows: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepFlows: true},
 			},
 		},
 		{
 			name: "attributes missing, as in a store from before them: AWS's defaults",
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepAfterDrain: true},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepFlows: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepFlows: true},
 			},
 		},
 		{
@@ -311,24 +311,24 @@ func TestBuildELBFlowEnds(t *testing.T) {
 			attrs:   map[string]string{model.AttrUnhealthyConnTerm: "true"},
 			initial: true,
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, KeepAfterDrain: true},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepFlows: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, KeepFlows: true},
 			},
 		},
 		{
 			name:  "unhealthy termination off: drained for the interval",
 			attrs: map[string]string{model.AttrUnhealthyConnTerm: "false", model.AttrUnhealthyDraining: "300"},
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince.Add(300 * time.Second), KeepAfterDrain: true},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepFlows: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince.Add(300 * time.Second), KeepFlows: true},
 			},
 		},
 		{
 			name:  "unhealthy termination off without an interval: kept",
 			attrs: map[string]string{model.AttrUnhealthyConnTerm: "false", model.AttrUnhealthyDraining: "0"},
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Healthy, KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, KeepAfterDrain: true},
+				"10.0.1.20:8080": {State: forwarder.Healthy, KeepFlows: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, KeepFlows: true},
 			},
 		},
 		{
@@ -336,8 +336,8 @@ func TestBuildELBFlowEnds(t *testing.T) {
 			attrs: map[string]string{model.AttrConnTermOnDeregistration: "false"},
 			drain: true,
 			want: map[string]ends{
-				"10.0.1.20:8080": {State: forwarder.Draining, DrainUntil: now.Add(time.Second), KeepAfterDrain: true},
-				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepAfterDrain: true},
+				"10.0.1.20:8080": {State: forwarder.Draining, DrainUntil: now.Add(time.Second), KeepFlows: true},
+				"10.0.2.20:8080": {State: forwarder.Unhealthy, UnhealthyResetAt: unhealthySince, KeepFlows: true},
 			},
 		},
 		{
@@ -366,7 +366,7 @@ func TestBuildELBFlowEnds(t *testing.T) {
 			for _, l := range d.table.Listeners {
 				got := map[string]ends{}
 				for _, b := range l.Backends {
-					got[b.Addr.String()] = ends{b.State, b.DrainUntil, b.KeepFlowsAfterDrain, b.UnhealthyResetAt}
+					got[b.Addr.String()] = ends{b.State, b.DrainUntil, b.KeepFlows, b.UnhealthyResetAt}
 				}
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("listener %s: backends mismatch (-want +got):\n%s", l.Key, diff)

@@ -38,7 +38,7 @@
 // of a drain or an unhealthy backend's deadline (one timer per such
 // backend) and Run's shutdown reset the registered flows with SO_LINGER 0;
 // a backend may instead leave its flows to end on their own after its
-// drain and once it is removed (Backend.KeepFlowsAfterDrain), a retired
+// drain and once it is removed (Backend.KeepFlows), a retired
 // listener (Table.Retire) keeps its flows until they end, and a listener
 // that fails open keeps its unhealthy backends' flows. Idle timeout: a flow stores when bytes last moved, an
 // atomic store per splice batch, and Run sweeps the registries (every

@@ -126,7 +126,7 @@ type listener struct {
 
 	// Only Set, the idle sweep and shutdown touch these, under
 	// Engine.mu. released holds the backends gone from the listener
-	// whose flows outlived their drain (Backend.KeepFlowsAfterDrain),
+	// whose flows outlived their drain (Backend.KeepFlows),
 	// until those flows end: the idle timeout and the listener's
 	// removal still reach them.
 	backends map[string]*backend
@@ -319,11 +319,7 @@ func (e *Engine) apply(ctx context.Context, l *listener, lc *Listener, factory f
 		}
 	}
 	l.backends = keep
-	for b := range l.released {
-		if b.empty() {
-			delete(l.released, b)
-		}
-	}
+	l.forgetEnded()
 	l.route.Store(&route{lis: *lc, backends: rbs, eligible: eligible(lc.Backends)})
 
 	f, err := factory(lc.Namespace)
@@ -373,24 +369,35 @@ func (e *Engine) retire(l *listener) {
 	}
 	l.backends = map[string]*backend{}
 	l.retired = true
+	e.forgetListener(l)
+	e.log.Info("listener retired: its flows go on", "listener", l.key)
+}
+
+// dropIfEnded forgets a retired listener once its flows have ended.
+func (e *Engine) dropIfEnded(l *listener) {
+	if l.forgetEnded() {
+		delete(e.listeners, l.key)
+	}
+}
+
+// forgetEnded drops the released backends whose flows have all ended, and
+// reports whether none is left.
+func (l *listener) forgetEnded() bool {
+	for b := range l.released {
+		if b.empty() {
+			delete(l.released, b)
+		}
+	}
+	return len(l.released) == 0
+}
+
+// forgetListener drops the metric series of l's own (the connections that
+// got no backend), once l takes no more connections.
+func (e *Engine) forgetListener(l *listener) {
 	if e.exp != nil {
 		e.exp.sync(l.key, "", &l.unassigned)
 		e.exp.forget(l.key, "")
 	}
-	e.log.Info("listener retired: its flows go on", "listener", l.key)
-}
-
-// dropIfEnded forgets a retired listener once its flows have ended, and
-// reports whether it did.
-func (e *Engine) dropIfEnded(l *listener) bool {
-	for b := range l.released {
-		if !b.empty() {
-			return false
-		}
-		delete(l.released, b)
-	}
-	delete(e.listeners, l.key)
-	return true
 }
 
 // removeListener closes l's socket and resets its flows, those that
@@ -407,10 +414,7 @@ func (e *Engine) removeListener(l *listener) {
 		b.resetAll()
 	}
 	l.backends, l.released = nil, nil
-	if e.exp != nil {
-		e.exp.sync(l.key, "", &l.unassigned)
-		e.exp.forget(l.key, "")
-	}
+	e.forgetListener(l)
 }
 
 // removeBackend takes b out of l: it resets b's flows, or keeps them among

@@ -37,7 +37,7 @@ type backend struct {
 	resetGen  uint64 // invalidates a timer that fires after a change
 	timer     *time.Timer
 	// keepFlows: the backend's flows outlive its drain and its removal
-	// (Backend.KeepFlowsAfterDrain); removed, it releases them rather
+	// (Backend.KeepFlows); removed, it releases them rather
 	// than reset them.
 	keepFlows bool
 }
@@ -89,7 +89,7 @@ func abortAll(fs []*flow) int {
 func (c *Backend) resetTime(failOpen bool) (time.Time, bool) {
 	switch c.State {
 	case Draining:
-		return c.DrainUntil, !c.KeepFlowsAfterDrain
+		return c.DrainUntil, !c.KeepFlows
 	case Unhealthy:
 		return c.UnhealthyResetAt, !c.UnhealthyResetAt.IsZero() && !failOpen
 	}
@@ -103,7 +103,7 @@ func (c *Backend) resetTime(failOpen bool) (time.Time, bool) {
 func (b *backend) apply(c Backend, failOpen bool, now time.Time) int {
 	at, reset := c.resetTime(failOpen)
 	b.mu.Lock()
-	b.keepFlows = c.KeepFlowsAfterDrain
+	b.keepFlows = c.KeepFlows
 	if !reset {
 		if b.resetting {
 			b.stopReset()

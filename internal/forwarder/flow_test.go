@@ -26,7 +26,7 @@ func stubFlows(n int) map[*flow]struct{} {
 type bcfg struct {
 	state BackendState
 	drain time.Duration // DrainUntil
-	keep  bool          // KeepFlowsAfterDrain
+	keep  bool          // KeepFlows
 	reset time.Duration // UnhealthyResetAt; 0 is the zero time
 }
 
@@ -170,7 +170,7 @@ func TestBackendResets(t *testing.T) {
 						b.mu.Unlock()
 					default:
 						c := s.cfg
-						bc := Backend{Key: "b", State: c.state, DrainUntil: at(c.drain), KeepFlowsAfterDrain: c.keep, UnhealthyResetAt: at(c.reset)}
+						bc := Backend{Key: "b", State: c.state, DrainUntil: at(c.drain), KeepFlows: c.keep, UnhealthyResetAt: at(c.reset)}
 						if n := b.apply(bc, s.failOpen, time.Now()); n > 0 {
 							what = "reset"
 						}

@@ -126,7 +126,7 @@ func TestPrivilegedDrainKeepsFlows(t *testing.T) {
 	}
 	until := time.Now().Add(500 * time.Millisecond)
 	draining := tp.backend("t1", target1, Draining)
-	draining.DrainUntil, draining.KeepFlowsAfterDrain = until, true
+	draining.DrainUntil, draining.KeepFlows = until, true
 	mustSet(t, e, table(draining, tp.backend("t2", target2, Healthy)))
 	if err := oneShot(tp.client, lisAddr.String(), "new"); err != nil || s2.accepted() != 1 {
 		t.Fatalf("new flow: %v, t2 accepted %d, want it to take the new flow", err, s2.accepted())

@@ -61,7 +61,7 @@ const (
 	// listener is healthy (fail open).
 	Unhealthy
 	// Draining backends take no new flows. Their existing flows live
-	// until DrainUntil and are then reset, unless KeepFlowsAfterDrain.
+	// until DrainUntil and are then reset, unless KeepFlows.
 	Draining
 )
 
@@ -78,16 +78,16 @@ type Backend struct {
 	Addr      netip.AddrPort
 	State     BackendState
 	// DrainUntil is when a Draining backend's drain ends: its flows are
-	// then reset, unless KeepFlowsAfterDrain.
+	// then reset, unless KeepFlows.
 	DrainUntil time.Time
-	// KeepFlowsAfterDrain leaves the backend's flows alone when its
+	// KeepFlows leaves the backend's flows alone when its
 	// drain ends and when a later table drops the backend (its
 	// deregistration is over, or the listener now forwards to another
 	// target group): they go on until they end on their own or reach the
 	// listener's IdleTimeout, as an NLB's do. Without it, the flows of a
 	// dropped backend are reset. Removing the listener resets them all
 	// the same.
-	KeepFlowsAfterDrain bool
+	KeepFlows bool
 	// UnhealthyResetAt is when an Unhealthy backend's flows are reset: at
 	// once if it is past, never if it is zero. While the listener fails
 	// open (none of its backends is Healthy, so new flows go to unhealthy
